@@ -1,0 +1,421 @@
+package dev.tlsrelay.config;
+
+import dev.tlsrelay.config.RelayConfig.Credentials;
+import dev.tlsrelay.config.RelayConfig.Origin;
+import dev.tlsrelay.config.RelayConfig.Secret;
+import dev.tlsrelay.config.RelayConfig.Setting;
+import dev.tlsrelay.tls.SpkiPin;
+import dev.tlsrelay.tls.TlsMode;
+import dev.tlsrelay.tls.TlsPolicy;
+import dev.tlsrelay.tls.TlsVersion;
+import dev.tlsrelay.tls.TrustSource;
+import dev.tlsrelay.tls.VerifyMode;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import org.apache.commons.configuration2.PropertiesConfiguration;
+import org.apache.commons.configuration2.builder.fluent.Configurations;
+import org.apache.commons.configuration2.ex.ConfigurationException;
+
+/**
+ * Reads a properties file, applies {@code TLSRELAY_*} environment overrides, and validates
+ * everything at once into a {@link RelayConfig}. Either every value is valid, or a
+ * {@link ConfigException} lists every problem with its key, value and what was expected.
+ */
+public final class ConfigLoader {
+
+    /** Documentation placeholders (RFC 2606 names) that must never reach production unnoticed. */
+    private static final Pattern EXAMPLE_VALUE =
+            Pattern.compile("(?i).*\\bexample\\.(com|net|org)\\b.*|change-me");
+
+    private final Map<String, String> fileValues;
+    private final Map<String, String> environment;
+    private final List<String> problems = new ArrayList<>();
+    private final List<String> warnings = new ArrayList<>();
+    private final List<Setting> settings = new ArrayList<>();
+
+    private ConfigLoader(Map<String, String> fileValues, Map<String, String> environment) {
+        this.fileValues = fileValues;
+        this.environment = environment;
+    }
+
+    /** Loads a properties file plus environment overrides. */
+    public static RelayConfig load(Path file, Map<String, String> environment) throws ConfigException {
+        return fromValues(readFile(file), environment);
+    }
+
+    /**
+     * Builds a configuration from key/value pairs as if they came from a file, plus environment
+     * overrides. Unknown keys are errors, so a typo never silently leaves a default in force.
+     */
+    public static RelayConfig fromValues(Map<String, String> values, Map<String, String> environment)
+            throws ConfigException {
+        return new ConfigLoader(values, environment).build();
+    }
+
+    private static Map<String, String> readFile(Path file) throws ConfigException {
+        if (!Files.isRegularFile(file)) {
+            throw new ConfigException(List.of("config file " + file + " does not exist or is not a file;"
+                    + " pass an existing file with --config"));
+        }
+        try {
+            PropertiesConfiguration props = new Configurations().properties(file.toFile());
+            Map<String, String> out = new LinkedHashMap<>();
+            for (Iterator<String> it = props.getKeys(); it.hasNext(); ) {
+                String k = it.next();
+                out.put(k, props.getString(k));
+            }
+            return out;
+        } catch (ConfigurationException e) {
+            throw new ConfigException(List.of("cannot read config file " + file + ": " + e.getMessage()));
+        }
+    }
+
+    private RelayConfig build() throws ConfigException {
+        for (String k : fileValues.keySet()) {
+            if (Key.byName(k).isEmpty()) {
+                problems.add(k + ": unknown key" + suggestion(k) + "; see conf/tlsrelay.properties for all keys");
+            }
+        }
+        RelayConfig.Listen listen = listen();
+        RelayConfig.Upstream upstream = upstream();
+        RelayConfig.Audit audit = new RelayConfig.Audit(Path.of(required(Key.AUDIT_FILE)));
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return new RelayConfig(listen, upstream, audit, settings, warnings);
+    }
+
+    private RelayConfig.Listen listen() {
+        InetAddress host = parse(Key.LISTEN_HOST, ConfigLoader::ipLiteral, "an IP address such as 127.0.0.1");
+        int port = port(Key.LISTEN_PORT, true);
+        List<Cidr> allowed = parse(Key.LISTEN_ALLOWED_NETWORKS, ConfigLoader::cidrs,
+                "a comma-separated CIDR list such as 127.0.0.0/8, 192.168.10.0/24");
+        if (host != null && allowed != null) {
+            checkExposure(host, allowed);
+        }
+        long maxSize = parse(Key.LISTEN_MAX_MESSAGE_SIZE, Units::parseSize, "a size such as 25MiB", 0L);
+        if (maxSize > Integer.MAX_VALUE) {
+            problem(Key.LISTEN_MAX_MESSAGE_SIZE, String.valueOf(maxSize), "at most 2GiB");
+        }
+        return new RelayConfig.Listen(
+                host,
+                port,
+                hostname(Key.LISTEN_HOSTNAME),
+                allowed == null ? List.of() : allowed,
+                maxSize,
+                positiveInt(Key.LISTEN_MAX_RECIPIENTS),
+                positiveInt(Key.LISTEN_MAX_CONNECTIONS),
+                duration(Key.LISTEN_TIMEOUT),
+                duration(Key.LISTEN_DRAIN_TIMEOUT));
+    }
+
+    /** An open relay is refused outright; anything reachable beyond this machine is warned about. */
+    private void checkExposure(InetAddress host, List<Cidr> allowed) {
+        boolean loopbackListener = host.isLoopbackAddress();
+        for (Cidr c : allowed) {
+            if (c.isEverything() && !loopbackListener) {
+                problems.add(Key.LISTEN_ALLOWED_NETWORKS.key() + " = " + c + ": allows every address while "
+                        + Key.LISTEN_HOST.key() + " = " + host.getHostAddress()
+                        + " is reachable from the network; that is an open relay. List only the networks"
+                        + " of your devices, e.g. 192.168.10.0/24");
+            }
+        }
+        if (!loopbackListener) {
+            warnings.add("listening on " + host.getHostAddress() + ", reachable from the network: clients in "
+                    + allowed + " can send mail with the relay's upstream credentials");
+        }
+    }
+
+    private RelayConfig.Upstream upstream() {
+        String host = hostname(Key.UPSTREAM_HOST);
+        TlsMode security = parse(Key.UPSTREAM_SECURITY, v -> enumValue(TlsMode.class, v),
+                "starttls or implicit (there is no plaintext mode)");
+        int port = value(Key.UPSTREAM_PORT).isPresent() ? port(Key.UPSTREAM_PORT, false)
+                : security == null ? 0 : security.defaultPort();
+        if (value(Key.UPSTREAM_PORT).isEmpty() && security != null) {
+            overrideShown(Key.UPSTREAM_PORT, String.valueOf(port), Origin.DEFAULT);
+        }
+        Duration timeout = duration(Key.UPSTREAM_TIMEOUT);
+        TlsPolicy tls = tlsPolicy(timeout);
+        Optional<Credentials> auth = credentials();
+        return new RelayConfig.Upstream(host, port, security, tls, auth, timeout);
+    }
+
+    private TlsPolicy tlsPolicy(Duration timeout) {
+        TlsVersion min = parse(Key.UPSTREAM_TLS_MIN_VERSION, v -> TlsVersion.fromProtocolName(v).orElseThrow(),
+                "TLSv1.2 or TLSv1.3 (older versions are never used)");
+        VerifyMode verify = parse(Key.UPSTREAM_TLS_VERIFY, v -> enumValue(VerifyMode.class, v),
+                "full or pin (verification cannot be turned off)");
+        List<String> suites = value(Key.UPSTREAM_TLS_CIPHER_SUITES).map(ConfigLoader::commaList)
+                .orElse(TlsPolicy.MODERN_CIPHER_SUITES);
+        record(Key.UPSTREAM_TLS_CIPHER_SUITES);
+        Set<SpkiPin> pins = parse(Key.UPSTREAM_TLS_PIN_SHA256,
+                v -> new LinkedHashSet<>(commaList(v).stream().map(SpkiPin::parse).toList()),
+                "comma-separated base64 SHA-256 SPKI pins (44 characters each)", Set.of());
+        TrustSource trust = TrustSource.jdkDefault();
+        Optional<String> caFile = value(Key.UPSTREAM_TLS_CA_FILE);
+        record(Key.UPSTREAM_TLS_CA_FILE);
+        if (caFile.isPresent()) {
+            try {
+                trust = TrustSource.fromPemFile(Path.of(caFile.get()));
+            } catch (IOException | RuntimeException e) {
+                problem(Key.UPSTREAM_TLS_CA_FILE, caFile.get(), "a readable PEM file with at least one"
+                        + " CERTIFICATE (" + e.getMessage() + ")");
+            }
+        }
+        if (verify == VerifyMode.PIN) {
+            if (pins.isEmpty()) {
+                problem(Key.UPSTREAM_TLS_VERIFY, "pin", "pins in " + Key.UPSTREAM_TLS_PIN_SHA256.key()
+                        + " (verify = pin with no pin would trust anyone)");
+            } else {
+                warnings.add("upstream.tls.verify = pin: the upstream is identified by its key pin alone;"
+                        + " its certificate chain and host name are not checked");
+            }
+        }
+        if (min == null || verify == null || timeout == null || (verify == VerifyMode.PIN && pins.isEmpty())) {
+            return null;
+        }
+        try {
+            return new TlsPolicy(min, suites, verify, trust, pins, timeout);
+        } catch (IllegalArgumentException e) {
+            problem(Key.UPSTREAM_TLS_CIPHER_SUITES, String.join(",", suites), e.getMessage());
+            return null;
+        }
+    }
+
+    private Optional<Credentials> credentials() {
+        Optional<String> user = value(Key.UPSTREAM_AUTH_USERNAME);
+        Optional<String> password = value(Key.UPSTREAM_AUTH_PASSWORD);
+        Optional<String> passwordFile = value(Key.UPSTREAM_AUTH_PASSWORD_FILE);
+        record(Key.UPSTREAM_AUTH_USERNAME);
+        record(Key.UPSTREAM_AUTH_PASSWORD);
+        record(Key.UPSTREAM_AUTH_PASSWORD_FILE);
+        if (password.isPresent() && passwordFile.isPresent()) {
+            problems.add(Key.UPSTREAM_AUTH_PASSWORD.key() + " and " + Key.UPSTREAM_AUTH_PASSWORD_FILE.key()
+                    + " are both set: keep only one");
+            return Optional.empty();
+        }
+        if (user.isEmpty()) {
+            if (password.isPresent() || passwordFile.isPresent()) {
+                problems.add(Key.UPSTREAM_AUTH_USERNAME.key() + " is empty but a password is set:"
+                        + " set the user name too, or remove the password");
+            }
+            return Optional.empty();
+        }
+        String secret = null;
+        if (passwordFile.isPresent()) {
+            try {
+                List<String> lines = Files.readAllLines(Path.of(passwordFile.get()), StandardCharsets.UTF_8);
+                if (lines.isEmpty() || lines.get(0).isEmpty()) {
+                    problem(Key.UPSTREAM_AUTH_PASSWORD_FILE, passwordFile.get(), "a file whose first line is the password");
+                } else {
+                    secret = lines.get(0);
+                }
+            } catch (IOException e) {
+                problem(Key.UPSTREAM_AUTH_PASSWORD_FILE, passwordFile.get(), "a readable file (" + e + ")");
+            }
+        } else if (password.isPresent()) {
+            secret = password.get();
+        } else {
+            problems.add(Key.UPSTREAM_AUTH_USERNAME.key() + " = " + user.get() + " needs a password: set "
+                    + Key.UPSTREAM_AUTH_PASSWORD_FILE.key() + " (preferred) or " + Key.UPSTREAM_AUTH_PASSWORD.key());
+        }
+        return secret == null ? Optional.empty() : Optional.of(new Credentials(user.get(), new Secret(secret)));
+    }
+
+    // ---- values, origins and parsing --------------------------------------------------------
+
+    /** The raw value of a key: environment first, then the file; blank counts as unset. */
+    private Optional<String> value(Key key) {
+        String env = environment.get(key.environmentVariable());
+        if (env != null && !env.isBlank()) {
+            return Optional.of(env.trim());
+        }
+        String file = fileValues.get(key.key());
+        if (file != null && !file.isBlank()) {
+            return Optional.of(file.trim());
+        }
+        return Optional.empty();
+    }
+
+    private Origin origin(Key key) {
+        String env = environment.get(key.environmentVariable());
+        if (env != null && !env.isBlank()) {
+            return Origin.ENVIRONMENT;
+        }
+        String file = fileValues.get(key.key());
+        if (file != null && !file.isBlank()) {
+            return Origin.FILE;
+        }
+        return key.defaultValue().isPresent() ? Origin.DEFAULT : Origin.UNSET;
+    }
+
+    /** The effective value (set or default), recorded for check-config. */
+    private Optional<String> effective(Key key) {
+        record(key);
+        return value(key).or(key::defaultValue);
+    }
+
+    private void record(Key key) {
+        if (settings.stream().anyMatch(s -> s.key() == key)) {
+            return;
+        }
+        Optional<String> v = value(key).or(key::defaultValue);
+        boolean example = v.isPresent() && origin(key) != Origin.DEFAULT && EXAMPLE_VALUE.matcher(v.get()).matches();
+        String shown = v.map(s -> key.secret() ? "********" : s).orElse("");
+        settings.add(new Setting(key, shown, origin(key), example));
+    }
+
+    private void overrideShown(Key key, String shown, Origin origin) {
+        settings.removeIf(s -> s.key() == key);
+        settings.add(new Setting(key, shown, origin, false));
+    }
+
+    private String required(Key key) {
+        Optional<String> v = effective(key);
+        if (v.isEmpty()) {
+            problems.add(key.key() + " is required (" + key.description() + "); set it in the config file or "
+                    + key.environmentVariable());
+            return "";
+        }
+        return v.get();
+    }
+
+    private <T> T parse(Key key, Function<String, T> parser, String expected) {
+        return parse(key, parser, expected, null);
+    }
+
+    private <T> T parse(Key key, Function<String, T> parser, String expected, T whenUnset) {
+        Optional<String> v = effective(key);
+        if (v.isEmpty()) {
+            if (whenUnset == null) {
+                required(key);
+            }
+            return whenUnset;
+        }
+        try {
+            return parser.apply(v.get());
+        } catch (RuntimeException e) {
+            String why = e.getMessage() == null || e instanceof java.util.NoSuchElementException ? ""
+                    : " (" + e.getMessage() + ")";
+            problem(key, v.get(), expected + why);
+            return whenUnset;
+        }
+    }
+
+    private void problem(Key key, String value, String expected) {
+        problems.add(key.key() + " = " + (key.secret() ? "********" : value) + ": expected " + expected);
+    }
+
+    private int port(Key key, boolean zeroAllowed) {
+        Integer p = parse(key, Integer::parseInt, "a port number 1-65535");
+        if (p == null) {
+            return 0;
+        }
+        if (p < (zeroAllowed ? 0 : 1) || p > 65535) {
+            problem(key, String.valueOf(p), "a port number 1-65535" + (zeroAllowed ? " (0: any free port)" : ""));
+        }
+        return p;
+    }
+
+    private int positiveInt(Key key) {
+        Integer n = parse(key, Integer::parseInt, "a positive whole number", 0);
+        if (n != null && n < 1 && value(key).isPresent()) {
+            problem(key, String.valueOf(n), "a positive whole number");
+        }
+        return n == null ? 0 : n;
+    }
+
+    private Duration duration(Key key) {
+        Duration d = parse(key, Units::parseDuration, "a duration such as 60s, 5m or 500ms");
+        if (d != null && (d.isZero() || d.isNegative())) {
+            problem(key, value(key).orElse(""), "a duration above zero");
+        }
+        return d;
+    }
+
+    private String hostname(Key key) {
+        return parse(key, v -> {
+            if (!v.matches("[A-Za-z0-9._:\\[\\]-]+")) {
+                throw new IllegalArgumentException("not a host name or IP address");
+            }
+            return v;
+        }, "a host name or IP address");
+    }
+
+    private static InetAddress ipLiteral(String v) {
+        if (!v.matches("[0-9.]+") && !v.contains(":")) {
+            throw new IllegalArgumentException("a literal address, not a name, so binding never depends on DNS");
+        }
+        try {
+            return InetAddress.getByName(v);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("not an IP address");
+        }
+    }
+
+    private static List<Cidr> cidrs(String v) {
+        List<Cidr> out = commaList(v).stream().map(Cidr::parse).toList();
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("at least one network");
+        }
+        return out;
+    }
+
+    private static List<String> commaList(String v) {
+        return Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+
+    private static <E extends Enum<E>> E enumValue(Class<E> type, String v) {
+        return Enum.valueOf(type, v.trim().toUpperCase(Locale.ROOT));
+    }
+
+    private static String suggestion(String unknown) {
+        Key best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (Key k : Key.values()) {
+            int d = distance(unknown, k.key());
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = k;
+            }
+        }
+        return best != null && bestDistance <= 3 ? " (did you mean " + best.key() + "?)" : "";
+    }
+
+    private static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+}

@@ -1,0 +1,84 @@
+package dev.tlsrelay.config;
+
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Every configuration key, its default and what it means. The shipped {@code conf/tlsrelay.properties}
+ * documents the same keys (a test keeps the two in step); {@code check-config} prints them all.
+ */
+public enum Key {
+    LISTEN_HOST("listen.host", "127.0.0.1", "address the SMTP listener binds to"),
+    LISTEN_PORT("listen.port", "2525", "port of the SMTP listener"),
+    LISTEN_HOSTNAME("listen.hostname", "tlsrelay", "name the relay gives in its greeting and Received: header"),
+    LISTEN_ALLOWED_NETWORKS("listen.allowed-networks", "127.0.0.0/8, ::1/128",
+            "CIDR list of clients allowed to connect; others get 554 5.7.1"),
+    LISTEN_MAX_MESSAGE_SIZE("listen.max-message-size", "25MiB", "largest message accepted (552 5.3.4 above it)"),
+    LISTEN_MAX_RECIPIENTS("listen.max-recipients", "100", "recipients per message (452 4.5.3 above it)"),
+    LISTEN_MAX_CONNECTIONS("listen.max-connections", "100", "concurrent client connections (421 above it)"),
+    LISTEN_TIMEOUT("listen.timeout", "60s", "idle time allowed between client commands or data"),
+    LISTEN_DRAIN_TIMEOUT("listen.drain-timeout", "30s",
+            "on shutdown, how long in-flight sessions may run before they are cut"),
+    UPSTREAM_HOST("upstream.host", null, "smarthost name; verified against its certificate"),
+    UPSTREAM_PORT("upstream.port", null, "smarthost port; default 587 for starttls, 465 for implicit"),
+    UPSTREAM_SECURITY("upstream.security", "starttls", "starttls or implicit; there is no plaintext mode"),
+    UPSTREAM_TLS_MIN_VERSION("upstream.tls.min-version", "TLSv1.2", "TLSv1.2 or TLSv1.3"),
+    UPSTREAM_TLS_CIPHER_SUITES("upstream.tls.cipher-suites", null,
+            "comma-separated JSSE suite names; default: forward-secret AEAD suites only"),
+    UPSTREAM_TLS_VERIFY("upstream.tls.verify", "full", "full (chain + host name [+ pins]) or pin (pins only)"),
+    UPSTREAM_TLS_CA_FILE("upstream.tls.ca-file", null, "PEM bundle of trusted CAs; default: the JDK trust store"),
+    UPSTREAM_TLS_PIN_SHA256("upstream.tls.pin-sha256", null, "comma-separated base64 SPKI SHA-256 pins"),
+    UPSTREAM_AUTH_USERNAME("upstream.auth.username", null, "SMTP AUTH user; empty: no AUTH"),
+    UPSTREAM_AUTH_PASSWORD("upstream.auth.password", null, "SMTP AUTH password (prefer password-file)", true),
+    UPSTREAM_AUTH_PASSWORD_FILE("upstream.auth.password-file", null, "file whose first line is the password"),
+    UPSTREAM_TIMEOUT("upstream.timeout", "60s", "bound on connect, TLS handshake and each upstream reply"),
+    AUDIT_FILE("audit.file", "logs/tlsrelay-audit.jsonl", "JSON Lines audit of every TLS negotiation and message");
+
+    private final String key;
+    private final String defaultValue;
+    private final String description;
+    private final boolean secret;
+
+    Key(String key, String defaultValue, String description) {
+        this(key, defaultValue, description, false);
+    }
+
+    Key(String key, String defaultValue, String description, boolean secret) {
+        this.key = key;
+        this.defaultValue = defaultValue;
+        this.description = description;
+        this.secret = secret;
+    }
+
+    /** The property name, e.g. {@code listen.port}. */
+    public String key() {
+        return key;
+    }
+
+    public Optional<String> defaultValue() {
+        return Optional.ofNullable(defaultValue);
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** Values of secret keys are never printed or logged. */
+    public boolean secret() {
+        return secret;
+    }
+
+    /** The environment variable that overrides this key: {@code TLSRELAY_LISTEN_PORT}. */
+    public String environmentVariable() {
+        return "TLSRELAY_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    public static Optional<Key> byName(String name) {
+        for (Key k : values()) {
+            if (k.key.equals(name)) {
+                return Optional.of(k);
+            }
+        }
+        return Optional.empty();
+    }
+}

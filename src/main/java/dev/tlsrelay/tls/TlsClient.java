@@ -1,0 +1,253 @@
+package dev.tlsrelay.tls;
+
+import java.io.IOException;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import javax.net.ssl.HostnameVerifier;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import org.bouncycastle.tls.AlertDescription;
+import org.bouncycastle.tls.TlsFatalAlert;
+import org.bouncycastle.tls.TlsFatalAlertReceived;
+
+/**
+ * Opens verified client TLS sessions under one {@link TlsPolicy}. Used for every upstream
+ * connection; {@link #forConnection} gives the socket factory of one connection, which handshakes
+ * and records the negotiation.
+ */
+public final class TlsClient {
+
+    private final TlsPolicy policy;
+    private final X509TrustManager pkix;
+
+    /**
+     * @throws GeneralSecurityException if the trust anchors cannot be turned into a trust manager
+     */
+    public TlsClient(TlsPolicy policy) throws GeneralSecurityException {
+        this.policy = policy;
+        this.pkix = policy.trust().pkixTrustManager();
+    }
+
+    public TlsPolicy policy() {
+        return policy;
+    }
+
+    /**
+     * A socket factory for one connection to {@code host}. Its only supported use is layering TLS
+     * over an already connected socket, which is what STARTTLS and (in Angus Mail) implicit TLS do.
+     */
+    public ConnectionTls forConnection(String host, int port, TlsMode mode) {
+        return new ConnectionTls(host, port, mode);
+    }
+
+    /** A failed negotiation that never reached a handshake (connect failure, no STARTTLS, timeout). */
+    public static TlsNegotiation failedBeforeHandshake(String host, int port, TlsMode mode, Instant start,
+            FailureCode code, String detail) {
+        return new TlsNegotiation(TlsNegotiation.Direction.UPSTREAM, host, port, mode, start,
+                Duration.between(start, Instant.now()), TlsNegotiation.Outcome.FAILED, Optional.of(code),
+                Optional.of(detail), Optional.empty(), Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * The TLS layer of one upstream connection. The SMTP client layers TLS with
+     * {@link #createSocket(Socket, String, int, boolean)}, handshakes, and then calls
+     * {@link #verify(String, SSLSession)}, which records the successful negotiation; a failed
+     * handshake is recorded with {@link #failed(Throwable)}. Either way the outcome is known before
+     * the caller sends a byte over the connection.
+     */
+    public final class ConnectionTls extends SSLSocketFactory implements HostnameVerifier {
+        private final String host;
+        private final int port;
+        private final TlsMode mode;
+        private volatile TlsNegotiation negotiation;
+        private volatile SSLSocket socket;
+        private volatile VerifyingTrustManager trustManager;
+        private volatile Instant start;
+
+        private ConnectionTls(String host, int port, TlsMode mode) {
+            this.host = host;
+            this.port = port;
+            this.mode = mode;
+        }
+
+        /** The negotiation, once a handshake completed (or {@link #failed} recorded its failure). */
+        public Optional<TlsNegotiation> negotiation() {
+            return Optional.ofNullable(negotiation);
+        }
+
+        /** Whether TLS was layered over the connection (a handshake was at least attempted). */
+        public boolean handshakeAttempted() {
+            return socket != null;
+        }
+
+        @Override
+        public Socket createSocket(Socket plain, String ignoredHost, int ignoredPort, boolean autoClose)
+                throws IOException {
+            VerifyingTrustManager tm = new VerifyingTrustManager(policy, host, pkix);
+            SSLSocket ssl;
+            try {
+                SSLContext ctx = SSLContext.getInstance("TLS", Providers.jsse());
+                ctx.init(null, new TrustManager[] {tm}, Providers.random());
+                // Always the configured host: what we verify must be what we asked for.
+                ssl = (SSLSocket) ctx.getSocketFactory().createSocket(plain, host, port, autoClose);
+            } catch (GeneralSecurityException e) {
+                throw new IOException("cannot set up TLS: " + e.getMessage(), e);
+            }
+            ssl.setUseClientMode(true);
+            ssl.setSSLParameters(parameters());
+            ssl.setSoTimeout((int) policy.handshakeTimeout().toMillis());
+            trustManager = tm;
+            start = Instant.now();
+            socket = ssl;
+            return ssl;
+        }
+
+        /**
+         * Called by the SMTP client right after a completed handshake. The trust manager has already
+         * verified the server (a handshake it rejects never gets here); this records the facts.
+         */
+        @Override
+        public boolean verify(String ignoredHost, SSLSession session) {
+            VerifyingTrustManager tm = trustManager;
+            if (tm == null || tm.leaf().isEmpty()) {
+                // The server was never put through our checks (no certificate seen): fail closed.
+                negotiation = failure(FailureCode.HANDSHAKE_FAILED, "the server's certificate was not verified");
+                return false;
+            }
+            negotiation = new TlsNegotiation(TlsNegotiation.Direction.UPSTREAM, host, port, mode, start,
+                    Duration.between(start, Instant.now()), TlsNegotiation.Outcome.OK, Optional.empty(),
+                    Optional.empty(), Optional.of(session.getProtocol()), Optional.of(session.getCipherSuite()),
+                    tm.leaf().map(CertificateFacts::of));
+            return true;
+        }
+
+        /**
+         * Records a failed handshake: the trust manager's verdict when it rejected the server,
+         * otherwise the reason read from the TLS alert.
+         */
+        public TlsNegotiation failed(Throwable cause) {
+            if (negotiation == null) {
+                VerifyingTrustManager tm = trustManager;
+                FailureCode code = tm != null && tm.failure().isPresent() ? tm.failure().get() : classify(cause);
+                String detail = tm != null && tm.failureDetail().isPresent() ? tm.failureDetail().get()
+                        : describe(cause);
+                negotiation = failure(code, detail);
+            }
+            return negotiation;
+        }
+
+        /** Closes the TLS socket at once, without any protocol goodbye (to abandon a transfer). */
+        public void closeSocket() {
+            SSLSocket s = socket;
+            if (s != null) {
+                closeQuietly(s);
+            }
+        }
+
+        private TlsNegotiation failure(FailureCode code, String detail) {
+            VerifyingTrustManager tm = trustManager;
+            Instant began = start == null ? Instant.now() : start;
+            return new TlsNegotiation(TlsNegotiation.Direction.UPSTREAM, host, port, mode, began,
+                    Duration.between(began, Instant.now()), TlsNegotiation.Outcome.FAILED, Optional.of(code),
+                    Optional.of(detail), Optional.empty(), Optional.empty(),
+                    tm == null ? Optional.empty() : tm.leaf().map(CertificateFacts::of));
+        }
+
+        private SSLParameters parameters() {
+            SSLParameters p = new SSLParameters();
+            p.setProtocols(policy.minVersion().protocolsFromThisUp().toArray(String[]::new));
+            p.setCipherSuites(policy.cipherSuites().toArray(String[]::new));
+            // Host identity is decided by VerifyingTrustManager alone: one place, one answer.
+            p.setEndpointIdentificationAlgorithm(null);
+            if (!HostnameMatcher.isIpLiteral(host)) {
+                try {
+                    p.setServerNames(List.of(new SNIHostName(host)));
+                } catch (IllegalArgumentException e) {
+                    // Not a valid SNI name (e.g. underscores): send none; verification is unaffected.
+                }
+            }
+            return p;
+        }
+
+        @Override
+        public Socket createSocket(String h, int p) throws IOException {
+            throw new IOException("TLS is only layered over a connected socket here");
+        }
+
+        @Override
+        public Socket createSocket(String h, int p, java.net.InetAddress la, int lp) throws IOException {
+            throw new IOException("TLS is only layered over a connected socket here");
+        }
+
+        @Override
+        public Socket createSocket(java.net.InetAddress a, int p) throws IOException {
+            throw new IOException("TLS is only layered over a connected socket here");
+        }
+
+        @Override
+        public Socket createSocket(java.net.InetAddress a, int p, java.net.InetAddress la, int lp)
+                throws IOException {
+            throw new IOException("TLS is only layered over a connected socket here");
+        }
+
+        @Override
+        public String[] getDefaultCipherSuites() {
+            return policy.cipherSuites().toArray(String[]::new);
+        }
+
+        @Override
+        public String[] getSupportedCipherSuites() {
+            return getDefaultCipherSuites();
+        }
+    }
+
+    /** The reason of a handshake failure the trust manager did not cause, from the TLS alert. */
+    static FailureCode classify(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SocketTimeoutException) {
+                return FailureCode.TIMEOUT;
+            }
+            short alert = -1;
+            if (t instanceof TlsFatalAlertReceived r) {
+                alert = r.getAlertDescription();
+            } else if (t instanceof TlsFatalAlert f) {
+                alert = f.getAlertDescription();
+            }
+            if (alert == AlertDescription.protocol_version) {
+                return FailureCode.PROTOCOL_VERSION;
+            }
+        }
+        return FailureCode.HANDSHAKE_FAILED;
+    }
+
+    /** The message of an exception and its causes, for the log and audit. */
+    public static String describe(Throwable e) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable t = e; t != null && sb.length() < 500; t = t.getCause()) {
+            if (!sb.isEmpty()) {
+                sb.append(": ");
+            }
+            sb.append(t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName());
+        }
+        return sb.toString();
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // Already failing; the handshake error is the one to report.
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package dev.tlsrelay.upstream;
+
+import jakarta.mail.MessagingException;
+import jakarta.mail.Session;
+import jakarta.mail.URLName;
+import java.io.IOException;
+import java.io.OutputStream;
+import org.eclipse.angus.mail.smtp.SMTPTransport;
+
+/**
+ * Angus' SMTP client with its DATA stream opened up, so the relay can drive MAIL, RCPT and DATA
+ * itself and stream the received bytes unchanged. Angus still does dot-stuffing and CRLF
+ * canonicalisation on the way out. Public only because Jakarta Mail instantiates it reflectively.
+ */
+public class SmtpChannel extends SMTPTransport {
+
+    public SmtpChannel(Session session, URLName urlname) {
+        this(session, urlname, "smtp", false);
+    }
+
+    protected SmtpChannel(Session session, URLName urlname, String name, boolean ssl) {
+        super(session, urlname, name, ssl);
+    }
+
+    /** Sends DATA; returns the dot-stuffing body stream once the server said 354. */
+    synchronized OutputStream beginData() throws MessagingException {
+        return data();
+    }
+
+    /** Ends the body with CRLF.CRLF and reads the final reply; throws unless it is 250. */
+    synchronized void endData() throws IOException, MessagingException {
+        finishData();
+    }
+
+    /** Implicit TLS: the same client, named {@code smtps} so Angus reads {@code mail.smtps.*}. */
+    public static final class Implicit extends SmtpChannel {
+        public Implicit(Session session, URLName urlname) {
+            super(session, urlname, "smtps", true);
+        }
+    }
+}

@@ -1,0 +1,211 @@
+package dev.tlsrelay.upstream;
+
+import dev.tlsrelay.audit.AuditEvent;
+import dev.tlsrelay.audit.AuditLog;
+import dev.tlsrelay.config.RelayConfig;
+import dev.tlsrelay.tls.FailureCode;
+import dev.tlsrelay.tls.TlsClient;
+import dev.tlsrelay.tls.TlsMode;
+import dev.tlsrelay.tls.TlsNegotiation;
+import jakarta.mail.AuthenticationFailedException;
+import jakarta.mail.MessagingException;
+import jakarta.mail.NoSuchProviderException;
+import jakarta.mail.Provider;
+import jakarta.mail.Session;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.security.GeneralSecurityException;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Opens verified, authenticated SMTP connections to the smarthost. Opening is the only place TLS
+ * is negotiated, and every attempt, however it ends, writes exactly one {@code tls.handshake}
+ * audit event before anything else happens on the connection.
+ */
+public final class UpstreamClient {
+
+    private static final Logger log = LoggerFactory.getLogger(UpstreamClient.class);
+
+    private final RelayConfig.Upstream route;
+    private final String heloName;
+    private final TlsClient tls;
+    private final AuditLog audit;
+
+    /**
+     * @param heloName the name the relay gives in its EHLO (never looked up in DNS)
+     * @throws GeneralSecurityException if the trust anchors are unusable
+     */
+    public UpstreamClient(RelayConfig.Upstream route, String heloName, AuditLog audit)
+            throws GeneralSecurityException {
+        this.route = route;
+        this.heloName = heloName;
+        this.tls = new TlsClient(route.tls());
+        this.audit = audit;
+    }
+
+    public RelayConfig.Upstream route() {
+        return route;
+    }
+
+    /**
+     * Connects, negotiates TLS, verifies the server and authenticates.
+     *
+     * @param sessionId the client session this connection serves (for the audit)
+     * @throws UpstreamException with the reply to give the client when any step fails
+     */
+    public UpstreamConnection open(String sessionId) throws UpstreamException {
+        TlsMode mode = route.security();
+        TlsClient.ConnectionTls connectionTls = tls.forConnection(route.host(), route.port(), mode);
+        Session session = Session.getInstance(properties(connectionTls));
+        SmtpChannel channel;
+        try {
+            channel = (SmtpChannel) session.getTransport(provider(mode));
+        } catch (NoSuchProviderException e) {
+            throw new IllegalStateException("SMTP client class missing", e);
+        }
+        Instant start = Instant.now();
+        String user = route.auth().map(RelayConfig.Credentials::username).orElse(null);
+        String password = route.auth().map(c -> c.password().value()).orElse(null);
+        try {
+            channel.connect(route.host(), route.port(), user, password);
+        } catch (AuthenticationFailedException e) {
+            // TLS itself succeeded: audit it as such, then report the credentials problem.
+            recordHandshake(sessionId, connectionTls.negotiation().orElseThrow());
+            SmtpReply said = SmtpReply.parse(Math.max(channel.getLastReturnCode(), 500),
+                    channel.getLastServerResponse());
+            log.warn("upstream {}:{} refused the relay's credentials for user {}: {}", route.host(), route.port(),
+                    user, said.line());
+            throw new UpstreamException(new SmtpReply(451, "4.7.1 The upstream server refused the relay's"
+                    + " credentials (" + said.line() + "); message not sent, the relay administrator must fix"
+                    + " upstream.auth.*"), Optional.empty(), e);
+        } catch (MessagingException e) {
+            TlsNegotiation n = connectionTls.negotiation()
+                    .orElseGet(() -> connectionTls.handshakeAttempted() ? connectionTls.failed(e)
+                            : failedBeforeTls(channel, start, e));
+            recordHandshake(sessionId, n);
+            if (n.ok()) {
+                throw lostConnection(e);
+            }
+            throw tlsFailure(n, e);
+        }
+        Optional<TlsNegotiation> negotiated = connectionTls.negotiation();
+        if (negotiated.isEmpty() || !negotiated.get().ok()) {
+            // Unreachable unless the SMTP client skipped our TLS layer: never talk in plaintext.
+            closeQuietly(channel);
+            TlsNegotiation n = TlsClient.failedBeforeHandshake(route.host(), route.port(), mode, start,
+                    FailureCode.HANDSHAKE_FAILED, "connection was not protected by the relay's TLS layer");
+            recordHandshake(sessionId, n);
+            throw tlsFailure(n, null);
+        }
+        recordHandshake(sessionId, negotiated.get());
+        if (route.auth().isPresent() && !channel.supportsExtension("AUTH")) {
+            // Angus would quietly send unauthenticated: refuse instead, the upstream would misattribute it.
+            closeQuietly(channel);
+            log.warn("upstream {}:{} does not offer AUTH after TLS; credentials are configured, so nothing is sent",
+                    route.host(), route.port());
+            throw new UpstreamException(new SmtpReply(451, "4.7.0 The upstream server does not offer AUTH;"
+                    + " message not sent, check upstream.host and upstream.auth.*"), Optional.empty(), null);
+        }
+        return new UpstreamConnection(channel, connectionTls, negotiated.get());
+    }
+
+    private void recordHandshake(String sessionId, TlsNegotiation n) {
+        audit.write(new AuditEvent.Handshake(sessionId, n));
+        if (n.ok()) {
+            log.info("[{}] verified TLS connection to {}:{} ({}): {} with cipher {}, certificate {}", sessionId,
+                    n.peerHost(), n.peerPort(), n.mode().configName(), n.protocol().orElse("?"),
+                    n.cipher().orElse("?"), n.leaf().map(c -> c.subject()).orElse("?"));
+        } else {
+            log.warn("[{}] TLS to {}:{} ({}) failed: {}: {}", sessionId, n.peerHost(), n.peerPort(),
+                    n.mode().configName(), n.failure().map(FailureCode::auditName).orElse("?"),
+                    n.detail().orElse(""));
+        }
+    }
+
+    /** What went wrong when no handshake was ever attempted. */
+    private TlsNegotiation failedBeforeTls(SmtpChannel channel, Instant start, MessagingException e) {
+        FailureCode code = FailureCode.CONNECT_FAILED;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SocketTimeoutException) {
+                code = FailureCode.TIMEOUT;
+                break;
+            }
+            if (t instanceof ConnectException || t instanceof UnknownHostException
+                    || t instanceof NoRouteToHostException) {
+                code = FailureCode.CONNECT_FAILED;
+                break;
+            }
+        }
+        // Greeting and EHLO went fine (last reply 250) and still no TLS layer: STARTTLS was not offered.
+        if (code == FailureCode.CONNECT_FAILED && route.security() == TlsMode.STARTTLS
+                && channel.getLastReturnCode() == 250) {
+            code = FailureCode.STARTTLS_NOT_OFFERED;
+        }
+        return TlsClient.failedBeforeHandshake(route.host(), route.port(), route.security(), start, code,
+                TlsClient.describe(e));
+    }
+
+    private UpstreamException tlsFailure(TlsNegotiation n, Exception cause) {
+        FailureCode code = n.failure().orElse(FailureCode.HANDSHAKE_FAILED);
+        String status = switch (code) {
+            case CONNECT_FAILED, TIMEOUT -> "4.4.1";
+            default -> "4.7.0";
+        };
+        return new UpstreamException(new SmtpReply(451, status + " Upstream " + route.host() + ":" + route.port()
+                + " " + code.auditName() + ": " + code.plainWords() + "; message not sent, try again later"),
+                Optional.of(code), cause);
+    }
+
+    static UpstreamException lostConnection(Exception e) {
+        return new UpstreamException(new SmtpReply(451, "4.4.2 Connection to the upstream server failed ("
+                + TlsClient.describe(e) + "); message not sent, try again later"), Optional.empty(), e);
+    }
+
+    private Properties properties(TlsClient.ConnectionTls connectionTls) {
+        String p = route.security() == TlsMode.IMPLICIT ? "mail.smtps." : "mail.smtp.";
+        String timeout = String.valueOf(route.timeout().toMillis());
+        Properties props = new Properties();
+        props.put(p + "host", route.host());
+        props.put(p + "port", String.valueOf(route.port()));
+        props.put(p + "localhost", heloName);
+        props.put(p + "connectiontimeout", timeout);
+        props.put(p + "timeout", timeout);
+        props.put(p + "writetimeout", timeout);
+        // Our factory is the only TLS there is: no silent retry with the JVM default, no identity
+        // check of Angus' own (ours is in the trust manager), never ssl.trust.
+        props.put(p + "ssl.socketFactory", connectionTls);
+        props.put(p + "socketFactory.fallback", "false");
+        props.put(p + "ssl.socketFactory.fallback", "false");
+        props.put(p + "ssl.checkserveridentity", "false");
+        // Called synchronously after the handshake: records what was negotiated.
+        props.put(p + "ssl.hostnameverifier", connectionTls);
+        props.put(p + "ssl.protocols", String.join(" ", route.tls().minVersion().protocolsFromThisUp()));
+        props.put(p + "ssl.ciphersuites", String.join(" ", route.tls().cipherSuites()));
+        props.put(p + "ssl.enable", String.valueOf(route.security() == TlsMode.IMPLICIT));
+        props.put(p + "starttls.enable", "true");
+        props.put(p + "starttls.required", "true");
+        props.put(p + "auth", String.valueOf(route.auth().isPresent()));
+        props.put(p + "auth.mechanisms", "PLAIN LOGIN");
+        return props;
+    }
+
+    private static Provider provider(TlsMode mode) {
+        return mode == TlsMode.IMPLICIT
+                ? new Provider(Provider.Type.TRANSPORT, "smtps", SmtpChannel.Implicit.class.getName(), "tlsrelay", null)
+                : new Provider(Provider.Type.TRANSPORT, "smtp", SmtpChannel.class.getName(), "tlsrelay", null);
+    }
+
+    static void closeQuietly(SmtpChannel channel) {
+        try {
+            channel.close();
+        } catch (MessagingException ignored) {
+            // Closing after a failure: the failure is what matters.
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.tlsrelay.support;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tlsrelay.Relay;
+import dev.tlsrelay.config.ConfigLoader;
+import dev.tlsrelay.config.RelayConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Starts a real relay on an ephemeral loopback port with the given settings. */
+public final class RelayFixture implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public final Relay relay;
+    public final Path auditFile;
+
+    private RelayFixture(Relay relay, Path auditFile) {
+        this.relay = relay;
+        this.auditFile = auditFile;
+    }
+
+    /** A relay listening on 127.0.0.1:0 with {@code settings} on top of the defaults. */
+    public static RelayFixture start(Path dir, Map<String, String> settings) throws Exception {
+        Map<String, String> all = new HashMap<>();
+        all.put("listen.port", "0");
+        all.put("listen.timeout", "20s");
+        all.put("listen.drain-timeout", "5s");
+        all.put("upstream.timeout", "10s");
+        all.put("audit.file", dir.resolve("audit.jsonl").toString());
+        all.putAll(settings);
+        RelayConfig config = ConfigLoader.fromValues(all, Map.of());
+        return new RelayFixture(Relay.start(config), config.audit().file());
+    }
+
+    public int port() {
+        return relay.port();
+    }
+
+    /** Every audit line so far, parsed. */
+    public List<JsonNode> audit() throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        if (Files.exists(auditFile)) {
+            for (String line : Files.readAllLines(auditFile)) {
+                if (!line.isBlank()) {
+                    out.add(JSON.readTree(line));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Audit lines of one event type. */
+    public List<JsonNode> audit(String event) throws IOException {
+        return audit().stream().filter(n -> event.equals(n.path("event").asText())).toList();
+    }
+
+    @Override
+    public void close() {
+        relay.close();
+    }
+}
