@@ -45,7 +45,7 @@ public final class Relay implements AutoCloseable {
                     config.listen().maxMessageSize(), config.listen().hostname());
             RelayServer server = RelayServer.start(config.listen(), delivery);
             RelayConfig.Upstream u = config.upstream();
-            log.info("relaying to {}:{} over {} (TLS {}+, verify {}, trust {}{}), audit in {}", u.host(), u.port(),
+            log.info("relaying to {}:{} over {} ({}+, verify {}, trust {}{}), audit in {}", u.host(), u.port(),
                     u.security().configName(), u.tls().minVersion().protocolName(), u.tls().verify().configName(),
                     u.tls().trust().describe(), u.auth().map(a -> ", AUTH as " + a.username()).orElse(""),
                     config.audit().file());

@@ -14,7 +14,10 @@ import dev.tlsrelay.tls.TlsNegotiation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +31,7 @@ public final class AuditLog implements AutoCloseable {
     private static final AtomicInteger INSTANCES = new AtomicInteger();
 
     private final Path file;
+    private final List<Consumer<AuditEvent>> listeners = new CopyOnWriteArrayList<>();
     private final Logger logger;
     private final FileAppender<ILoggingEvent> appender;
 
@@ -89,6 +93,12 @@ public final class AuditLog implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("audit event not serialisable", e);
         }
+        listeners.forEach(l -> l.accept(event));
+    }
+
+    /** Also hands every event, after it is written, to {@code listener} (the demo prints them). */
+    public void addListener(Consumer<AuditEvent> listener) {
+        listeners.add(listener);
     }
 
     private static ObjectNode handshake(AuditEvent.Handshake h) {
