@@ -192,6 +192,8 @@ public final class UpstreamClient {
         props.put(p + "starttls.required", "true");
         props.put(p + "auth", String.valueOf(route.auth().isPresent()));
         props.put(p + "auth.mechanisms", "PLAIN LOGIN");
+        // Commands go out as UTF-8 (for SMTPUTF8 addresses) instead of Angus' default byte-per-char.
+        props.put("mail.mime.allowutf8", "true");
         return props;
     }
 
