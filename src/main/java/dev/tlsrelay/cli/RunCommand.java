@@ -5,6 +5,7 @@ import dev.tlsrelay.config.RelayConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.BindException;
+import java.security.GeneralSecurityException;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -42,6 +43,10 @@ final class RunCommand implements Callable<Integer> {
             return 1;
         } catch (IOException e) {
             err.println("tlsrelay: cannot start: " + e.getMessage());
+            return 1;
+        } catch (GeneralSecurityException e) {
+            err.println("tlsrelay: cannot use the TLS trust anchors (" + cfg.upstream().tls().trust().describe()
+                    + "): " + e.getMessage() + "; check upstream.tls.ca-file");
             return 1;
         }
         CountDownLatch stopped = new CountDownLatch(1);

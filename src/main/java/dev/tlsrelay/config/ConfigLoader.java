@@ -16,6 +16,7 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -221,6 +222,7 @@ public final class ConfigLoader {
         }
         String secret = null;
         if (passwordFile.isPresent()) {
+            warnIfOthersCanRead(Path.of(passwordFile.get()));
             try {
                 List<String> lines = Files.readAllLines(Path.of(passwordFile.get()), StandardCharsets.UTF_8);
                 if (lines.isEmpty() || lines.get(0).isEmpty()) {
@@ -233,11 +235,27 @@ public final class ConfigLoader {
             }
         } else if (password.isPresent()) {
             secret = password.get();
+            if (origin(Key.UPSTREAM_AUTH_PASSWORD) == Origin.FILE) {
+                warnings.add(Key.UPSTREAM_AUTH_PASSWORD.key() + " is written in the config file: move it to a file"
+                        + " only the relay can read and point " + Key.UPSTREAM_AUTH_PASSWORD_FILE.key() + " at it");
+            }
         } else {
             problems.add(Key.UPSTREAM_AUTH_USERNAME.key() + " = " + user.get() + " needs a password: set "
                     + Key.UPSTREAM_AUTH_PASSWORD_FILE.key() + " (preferred) or " + Key.UPSTREAM_AUTH_PASSWORD.key());
         }
         return secret == null ? Optional.empty() : Optional.of(new Credentials(user.get(), new Secret(secret)));
+    }
+
+    private void warnIfOthersCanRead(Path file) {
+        try {
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+            if (perms.contains(PosixFilePermission.OTHERS_READ)) {
+                warnings.add(Key.UPSTREAM_AUTH_PASSWORD_FILE.key() + " = " + file + " is readable by every user on"
+                        + " this machine: chmod o-r it");
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // Unreadable files are reported as problems below; non-POSIX file systems have no such bits.
+        }
     }
 
     // ---- values, origins and parsing --------------------------------------------------------

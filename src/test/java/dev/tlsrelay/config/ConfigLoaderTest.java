@@ -149,8 +149,12 @@ class ConfigLoaderTest {
         Map<String, String> m = minimal();
         m.put("upstream.auth.username", "relay@office.test");
         m.put("upstream.auth.password-file", pw.toString());
+        java.nio.file.Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         RelayConfig c = ConfigLoader.fromValues(m, Map.of());
         assertEquals("hunter2-secret", c.upstream().auth().orElseThrow().password().value());
+        assertTrue(c.warnings().stream().anyMatch(w -> w.contains("readable by every user")), c.warnings().toString());
+        java.nio.file.Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        assertTrue(ConfigLoader.fromValues(m, Map.of()).warnings().isEmpty());
         assertFalse(c.toString().contains("hunter2-secret"));
 
         Map<String, String> inline = minimal();
@@ -158,6 +162,8 @@ class ConfigLoaderTest {
         inline.put("upstream.auth.password", "hunter2-secret");
         RelayConfig c2 = ConfigLoader.fromValues(inline, Map.of());
         assertFalse(c2.toString().contains("hunter2-secret"));
+        assertTrue(c2.warnings().stream().anyMatch(w -> w.contains("upstream.auth.password is written in the config")),
+                c2.warnings().toString());
         assertTrue(c2.settings().stream().filter(s -> s.key() == Key.UPSTREAM_AUTH_PASSWORD)
                 .allMatch(s -> s.shown().equals("********")));
     }
