@@ -17,6 +17,8 @@ import java.util.Optional;
  */
 public record RelayConfig(
         Listen listen,
+        DeliveryMode deliveryMode,
+        Spool spool,
         Upstream upstream,
         Audit audit,
         List<Setting> settings,
@@ -50,14 +52,61 @@ public record RelayConfig(
         }
     }
 
-    /** The smarthost and how to reach it. */
+    /**
+     * The smarthosts and how to reach them.
+     *
+     * @param routes tried in order until one takes the connection; never empty
+     */
     public record Upstream(
-            String host,
-            int port,
-            TlsMode security,
+            List<Route> routes,
             TlsPolicy tls,
             Optional<Credentials> auth,
-            Duration timeout) {}
+            Duration timeout) {
+
+        public Upstream {
+            routes = List.copyOf(routes);
+        }
+
+        /** The first (preferred) route. */
+        public Route primary() {
+            return routes.get(0);
+        }
+    }
+
+    /** One smarthost: host name (what its certificate must name), port and how TLS starts. */
+    public record Route(String host, int port, TlsMode security) {
+        @Override
+        public String toString() {
+            return host + ":" + port + "/" + security.configName();
+        }
+    }
+
+    /** How messages leave: straight through, or through the durable spool. */
+    public enum DeliveryMode {
+        /** The client waits for the upstream and gets its reply; nothing is stored. */
+        PASS_THROUGH,
+        /** The client gets 250 once the message is on disk; the relay delivers it with retries. */
+        SPOOL;
+
+        public String configName() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    /**
+     * The durable queue.
+     *
+     * @param bounce send a delivery status notification to the sender of a dead letter
+     */
+    public record Spool(
+            Path dir,
+            int workers,
+            Duration retryInitial,
+            Duration retryMaxInterval,
+            Duration maxAge,
+            boolean bounce,
+            int maxMessages,
+            long minFreeSpace) {}
 
     /** SMTP AUTH credentials; the password never appears in {@link #toString()}. */
     public record Credentials(String username, Secret password) {}

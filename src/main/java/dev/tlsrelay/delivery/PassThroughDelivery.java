@@ -193,7 +193,7 @@ public final class PassThroughDelivery implements Delivery {
             }
             audit.write(new AuditEvent.Message(Instant.now(), client.sessionId(), client.clientAddress(), sender,
                     recipients, accepted, size, relayed, upstreamReply, failure.map(FailureCode::auditName),
-                    relayed ? Optional.empty() : reason));
+                    relayed ? Optional.empty() : reason, Optional.empty()));
             if (relayed) {
                 log.info("[{}] relayed <{}> from {} to {} recipient(s), {} bytes: {}", client.sessionId(), sender,
                         client.clientAddress(), accepted, size, upstreamReply.orElse(""));

@@ -36,8 +36,8 @@ class ConfigLoaderTest {
         assertEquals(List.of(Cidr.parse("127.0.0.0/8"), Cidr.parse("::1/128")), c.listen().allowedNetworks());
         assertEquals(25L * 1024 * 1024, c.listen().maxMessageSize());
         assertEquals(Duration.ofSeconds(60), c.listen().timeout());
-        assertEquals(TlsMode.STARTTLS, c.upstream().security());
-        assertEquals(587, c.upstream().port());
+        assertEquals(TlsMode.STARTTLS, c.upstream().primary().security());
+        assertEquals(587, c.upstream().primary().port());
         assertEquals(TlsVersion.TLS_1_2, c.upstream().tls().minVersion());
         assertEquals(VerifyMode.FULL, c.upstream().tls().verify());
         assertTrue(c.upstream().auth().isEmpty());
@@ -48,7 +48,7 @@ class ConfigLoaderTest {
     void implicitModeDefaultsToPort465() throws Exception {
         Map<String, String> m = minimal();
         m.put("upstream.security", "implicit");
-        assertEquals(465, ConfigLoader.fromValues(m, Map.of()).upstream().port());
+        assertEquals(465, ConfigLoader.fromValues(m, Map.of()).upstream().primary().port());
     }
 
     @Test
@@ -74,7 +74,7 @@ class ConfigLoaderTest {
     @Test
     void missingUpstreamHostIsNamed() {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(Map.of(), Map.of()));
-        assertTrue(e.problems().get(0).startsWith("upstream.host is required"), e.getMessage());
+        assertTrue(e.problems().get(0).startsWith("upstream.host (or upstream.hosts) is required"), e.getMessage());
         assertTrue(e.problems().get(0).contains("TLSRELAY_UPSTREAM_HOST"), e.getMessage());
     }
 

@@ -26,7 +26,10 @@ public final class RelayFixture implements AutoCloseable {
         this.auditFile = auditFile;
     }
 
-    /** A relay listening on 127.0.0.1:0 with {@code settings} on top of the defaults. */
+    /**
+     * A relay listening on 127.0.0.1:0 with {@code settings} on top of the defaults (pass-through
+     * delivery unless the settings say otherwise; spool and audit inside {@code dir}).
+     */
     public static RelayFixture start(Path dir, Map<String, String> settings) throws Exception {
         Map<String, String> all = new HashMap<>();
         all.put("listen.port", "0");
@@ -34,6 +37,8 @@ public final class RelayFixture implements AutoCloseable {
         all.put("listen.drain-timeout", "5s");
         all.put("upstream.timeout", "10s");
         all.put("audit.file", dir.resolve("audit.jsonl").toString());
+        all.put("delivery.mode", "pass-through");
+        all.put("spool.dir", dir.resolve("spool").toString());
         all.putAll(settings);
         RelayConfig config = ConfigLoader.fromValues(all, Map.of());
         return new RelayFixture(Relay.start(config), config.audit().file());
