@@ -14,12 +14,30 @@ import org.eclipse.angus.mail.smtp.SMTPTransport;
  */
 public class SmtpChannel extends SMTPTransport {
 
+    private volatile boolean startTlsIssued;
+
     public SmtpChannel(Session session, URLName urlname) {
         this(session, urlname, "smtp", false);
     }
 
     protected SmtpChannel(Session session, URLName urlname, String name, boolean ssl) {
         super(session, urlname, name, ssl);
+    }
+
+    /**
+     * Notes that STARTTLS is being sent, then sends it. Angus reports a refusal (454 "TLS not
+     * available") as a bare MessagingException with the reply text, indistinguishable from other
+     * pre-TLS failures without this mark.
+     */
+    @Override
+    protected void startTLS() throws MessagingException {
+        startTlsIssued = true;
+        super.startTLS();
+    }
+
+    /** Whether STARTTLS was sent on this connection (the server advertised it). */
+    boolean startTlsIssued() {
+        return startTlsIssued;
     }
 
     /** Sends DATA; returns the dot-stuffing body stream once the server said 354. */

@@ -142,13 +142,21 @@ public final class UpstreamClient {
                 break;
             }
         }
+        String detail = TlsClient.describe(e);
         // Greeting and EHLO went fine (last reply 250) and still no TLS layer: STARTTLS was not offered.
         if (code == FailureCode.CONNECT_FAILED && route.security() == TlsMode.STARTTLS
                 && channel.getLastReturnCode() == 250) {
             code = FailureCode.STARTTLS_NOT_OFFERED;
         }
-        return TlsClient.failedBeforeHandshake(route.host(), route.port(), route.security(), start, code,
-                TlsClient.describe(e));
+        // STARTTLS was advertised and sent, and the server answered it with an error (typically
+        // "454 TLS not available"): it was reached and will not do TLS. A TLS failure, not a network
+        // one, so it must not be reported (and retried by operators) as connect_failed.
+        if (code == FailureCode.CONNECT_FAILED && route.security() == TlsMode.STARTTLS && channel.startTlsIssued()
+                && channel.getLastReturnCode() >= 400) {
+            code = FailureCode.STARTTLS_NOT_OFFERED;
+            detail = "the server advertised STARTTLS but refused it: " + detail;
+        }
+        return TlsClient.failedBeforeHandshake(route.host(), route.port(), route.security(), start, code, detail);
     }
 
     private UpstreamException tlsFailure(TlsNegotiation n, Exception cause) {
