@@ -5,6 +5,7 @@ import jakarta.mail.Session;
 import jakarta.mail.URLName;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.List;
 import org.eclipse.angus.mail.smtp.SMTPTransport;
 
 /**
@@ -38,6 +39,14 @@ public class SmtpChannel extends SMTPTransport {
     /** Whether STARTTLS was sent on this connection (the server advertised it). */
     boolean startTlsIssued() {
         return startTlsIssued;
+    }
+
+    /**
+     * Whether the server's EHLO offered at least one of these SASL mechanisms, by Angus' own rule
+     * (the same check that picks the mechanism when connecting). Still answers after a failed connect.
+     */
+    synchronized boolean supportsAnyAuthentication(List<String> mechanisms) {
+        return mechanisms.stream().anyMatch(this::supportsAuthentication);
     }
 
     /** Sends DATA; returns the dot-stuffing body stream once the server said 354. */

@@ -18,6 +18,7 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import org.slf4j.Logger;
@@ -31,6 +32,9 @@ import org.slf4j.LoggerFactory;
 public final class UpstreamClient {
 
     private static final Logger log = LoggerFactory.getLogger(UpstreamClient.class);
+
+    /** SASL mechanisms the relay authenticates with, in preference order; only ever inside TLS. */
+    static final List<String> AUTH_MECHANISMS = List.of("PLAIN", "LOGIN");
 
     private final RelayConfig.Upstream route;
     private final String heloName;
@@ -77,6 +81,17 @@ public final class UpstreamClient {
         } catch (AuthenticationFailedException e) {
             // TLS itself succeeded: audit it as such, then report the credentials problem.
             recordHandshake(sessionId, connectionTls.negotiation().orElseThrow());
+            if (!channel.supportsAnyAuthentication(AUTH_MECHANISMS)) {
+                // Angus throws the same exception when no mechanism is shared, before sending any
+                // credentials: blaming the password would send the administrator the wrong way.
+                String offered = Optional.ofNullable(channel.getExtensionParameter("AUTH")).orElse("").strip();
+                log.warn("upstream {}:{} offers AUTH {} but none of {}; nothing was sent", route.host(), route.port(),
+                        offered, AUTH_MECHANISMS);
+                throw new UpstreamException(new SmtpReply(451, "4.7.0 The upstream server offers no AUTH mechanism"
+                        + " the relay uses (it offers " + offered + "; the relay uses " + String.join(" or ",
+                        AUTH_MECHANISMS) + "); message not sent, check upstream.host and upstream.auth.*"),
+                        Optional.empty(), e);
+            }
             SmtpReply said = SmtpReply.parse(Math.max(channel.getLastReturnCode(), 500),
                     channel.getLastServerResponse());
             log.warn("upstream {}:{} refused the relay's credentials for user {}: {}", route.host(), route.port(),
@@ -199,7 +214,7 @@ public final class UpstreamClient {
         props.put(p + "starttls.enable", "true");
         props.put(p + "starttls.required", "true");
         props.put(p + "auth", String.valueOf(route.auth().isPresent()));
-        props.put(p + "auth.mechanisms", "PLAIN LOGIN");
+        props.put(p + "auth.mechanisms", String.join(" ", AUTH_MECHANISMS));
         return props;
     }
 

@@ -17,6 +17,10 @@ import dev.tlsrelay.support.SmtpRefusal;
 import dev.tlsrelay.support.TestPki;
 import dev.tlsrelay.tls.HeldCertificate;
 import dev.tlsrelay.tls.TlsMode;
+import dev.tlsrelay.tls.TlsServer;
+import dev.tlsrelay.tls.TlsVersion;
+import java.io.InputStream;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,9 +29,16 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.subethamail.smtp.AuthenticationHandler;
+import org.subethamail.smtp.AuthenticationHandlerFactory;
+import org.subethamail.smtp.MessageContext;
+import org.subethamail.smtp.MessageHandler;
+import org.subethamail.smtp.RejectException;
+import org.subethamail.smtp.server.SMTPServer;
 
 /** SMTP AUTH to the upstream, after TLS: accepted, refused, and not offered at all. */
 @Timeout(60)
@@ -98,6 +109,78 @@ class UpstreamAuthTest {
             relay.awaitAudit("message.failed", 1, Duration.ofSeconds(5));
             assertEquals(List.of(), relay.audit("message.relayed"));
             assertSecretAbsent(relay, PASSWORD);
+        }
+    }
+
+    @Test
+    void noCommonAuthMechanismIsReportedAsSuchAndNothingIsSent() throws Exception {
+        TestPki pki = new TestPki();
+        // A real SubEthaSMTP server, TLS like the catcher, but offering only CRAM-MD5, which the relay
+        // does not use (it sends PLAIN or LOGIN, and only inside TLS).
+        AuthenticationHandlerFactory cramMd5Only = new AuthenticationHandlerFactory() {
+            @Override
+            public List<String> getAuthenticationMechanisms() {
+                return List.of("CRAM-MD5");
+            }
+
+            @Override
+            public AuthenticationHandler create() {
+                return new AuthenticationHandler() {
+                    @Override
+                    public Optional<String> auth(String clientInput, MessageContext context)
+                            throws RejectException {
+                        throw new RejectException(535, "5.7.8 Authentication failed");
+                    }
+
+                    @Override
+                    public Object getIdentity() {
+                        return null;
+                    }
+                };
+            }
+        };
+        List<String> senders = new CopyOnWriteArrayList<>();
+        TlsServer tls = new TlsServer(pki.good(), TlsVersion.TLS_1_2);
+        SMTPServer upstream = SMTPServer.port(0).bindAddress(InetAddress.getLoopbackAddress())
+                .hostName("cram-md5-only.test").enableTLS().requireTLS().startTlsSocketFactory(tls::layerOver)
+                .requireAuth().authenticationHandlerFactory(cramMd5Only)
+                .messageHandlerFactory(ctx -> new MessageHandler() {
+                    @Override
+                    public void from(String from) {
+                        senders.add(from);
+                    }
+
+                    @Override
+                    public void recipient(String recipient) {}
+
+                    @Override
+                    public String data(InputStream data) {
+                        return null;
+                    }
+
+                    @Override
+                    public void done() {}
+                }).build();
+        upstream.start();
+        try (RelayFixture relay = RelayFixture.start(dir, Map.of(
+                "upstream.host", "127.0.0.1",
+                "upstream.port", String.valueOf(upstream.getPortAllocated()),
+                "upstream.security", "starttls",
+                "upstream.tls.ca-file", pki.writeCa(dir).toString(),
+                "upstream.auth.username", USER,
+                "upstream.auth.password-file", passwordFile(PASSWORD).toString()))) {
+
+            SmtpRefusal refusal = sendExpectingRefusal(relay, "no common mechanism");
+
+            assertEquals(451, refusal.code(), refusal.toString());
+            assertTrue(refusal.text().contains("CRAM-MD5"), "the reply names what the server offers: " + refusal);
+            assertFalse(refusal.text().contains("refused the relay's credentials"),
+                    "no credentials were ever sent, so none were refused: " + refusal);
+            assertEquals(List.of(), senders, "no MAIL was accepted");
+            relay.awaitAudit("message.failed", 1, Duration.ofSeconds(5));
+            assertSecretAbsent(relay, PASSWORD);
+        } finally {
+            upstream.stop();
         }
     }
 
