@@ -18,6 +18,7 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import org.slf4j.Logger;
@@ -31,6 +32,9 @@ import org.slf4j.LoggerFactory;
 public final class UpstreamClient {
 
     private static final Logger log = LoggerFactory.getLogger(UpstreamClient.class);
+
+    /** SASL mechanisms the relay authenticates with, in preference order; only ever inside TLS. */
+    static final List<String> AUTH_MECHANISMS = List.of("PLAIN", "LOGIN");
 
     private final RelayConfig.Upstream upstream;
     private final String heloName;
@@ -95,6 +99,17 @@ public final class UpstreamClient {
         } catch (AuthenticationFailedException e) {
             // TLS itself succeeded: audit it as such, then report the credentials problem.
             recordHandshake(sessionId, connectionTls.negotiation().orElseThrow());
+            if (!channel.supportsAnyAuthentication(AUTH_MECHANISMS)) {
+                // Angus throws the same exception when no mechanism is shared, before sending any
+                // credentials: blaming the password would send the administrator the wrong way.
+                String offered = Optional.ofNullable(channel.getExtensionParameter("AUTH")).orElse("").strip();
+                log.warn("upstream {}:{} offers AUTH {} but none of {}; nothing was sent", route.host(), route.port(),
+                        offered, AUTH_MECHANISMS);
+                throw new UpstreamException(new SmtpReply(451, "4.7.0 The upstream server offers no AUTH mechanism"
+                        + " the relay uses (it offers " + offered + "; the relay uses " + String.join(" or ",
+                        AUTH_MECHANISMS) + "); message not sent, check upstream.host and upstream.auth.*"),
+                        Optional.empty(), e);
+            }
             SmtpReply said = SmtpReply.parse(Math.max(channel.getLastReturnCode(), 500),
                     channel.getLastServerResponse());
             log.warn("upstream {}:{} refused the relay's credentials for user {}: {}", route.host(), route.port(),
@@ -161,13 +176,21 @@ public final class UpstreamClient {
                 break;
             }
         }
+        String detail = TlsClient.describe(e);
         // Greeting and EHLO went fine (last reply 250) and still no TLS layer: STARTTLS was not offered.
         if (code == FailureCode.CONNECT_FAILED && route.security() == TlsMode.STARTTLS
                 && channel.getLastReturnCode() == 250) {
             code = FailureCode.STARTTLS_NOT_OFFERED;
         }
-        return TlsClient.failedBeforeHandshake(route.host(), route.port(), route.security(), start, code,
-                TlsClient.describe(e));
+        // STARTTLS was advertised and sent, and the server answered it with an error (typically
+        // "454 TLS not available"): it was reached and will not do TLS. A TLS failure, not a network
+        // one, so it must not be reported (and retried by operators) as connect_failed.
+        if (code == FailureCode.CONNECT_FAILED && route.security() == TlsMode.STARTTLS && channel.startTlsIssued()
+                && channel.getLastReturnCode() >= 400) {
+            code = FailureCode.STARTTLS_NOT_OFFERED;
+            detail = "the server advertised STARTTLS but refused it: " + detail;
+        }
+        return TlsClient.failedBeforeHandshake(route.host(), route.port(), route.security(), start, code, detail);
     }
 
     private static UpstreamException tlsFailure(RelayConfig.Route route, TlsNegotiation n, Exception cause) {
@@ -210,7 +233,7 @@ public final class UpstreamClient {
         props.put(p + "starttls.enable", "true");
         props.put(p + "starttls.required", "true");
         props.put(p + "auth", String.valueOf(upstream.auth().isPresent()));
-        props.put(p + "auth.mechanisms", "PLAIN LOGIN");
+        props.put(p + "auth.mechanisms", String.join(" ", AUTH_MECHANISMS));
         // Commands go out as UTF-8 (for SMTPUTF8 addresses) instead of Angus' default byte-per-char.
         props.put("mail.mime.allowutf8", "true");
         return props;
