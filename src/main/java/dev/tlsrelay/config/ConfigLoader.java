@@ -151,8 +151,9 @@ public final class ConfigLoader {
         Duration initial = duration(Key.SPOOL_RETRY_INITIAL);
         Duration max = duration(Key.SPOOL_RETRY_MAX_INTERVAL);
         if (initial != null && max != null && max.compareTo(initial) < 0) {
-            problem(Key.SPOOL_RETRY_MAX_INTERVAL, value(Key.SPOOL_RETRY_MAX_INTERVAL).orElse(max.toString()),
-                    "at least " + Key.SPOOL_RETRY_INITIAL.key() + " (" + initial + ")");
+            problem(Key.SPOOL_RETRY_MAX_INTERVAL, effective(Key.SPOOL_RETRY_MAX_INTERVAL).orElse(""),
+                    "at least " + Key.SPOOL_RETRY_INITIAL.key() + " (" + effective(Key.SPOOL_RETRY_INITIAL).orElse("")
+                            + ")");
         }
         Boolean bounce = parse(Key.SPOOL_BOUNCE, ConfigLoader::bool, "true or false");
         return new RelayConfig.Spool(
@@ -421,7 +422,8 @@ public final class ConfigLoader {
         try {
             return parser.apply(v.get());
         } catch (RuntimeException e) {
-            String why = e.getMessage() == null || e instanceof java.util.NoSuchElementException ? ""
+            String why = e.getMessage() == null || e instanceof java.util.NoSuchElementException
+                    || e instanceof NumberFormatException ? ""
                     : " (" + e.getMessage() + ")";
             problem(key, v.get(), expected + why);
             return whenUnset;
@@ -500,7 +502,11 @@ public final class ConfigLoader {
     }
 
     private static <E extends Enum<E>> E enumValue(Class<E> type, String v) {
-        return Enum.valueOf(type, v.trim().toUpperCase(Locale.ROOT));
+        try {
+            return Enum.valueOf(type, v.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(); // the caller's "expected ..." says it all
+        }
     }
 
     private static String suggestion(String unknown) {

@@ -310,18 +310,26 @@ public final class Spool implements AutoCloseable {
     /** A request: {@code id} empty means every queued message. */
     public record Request(RequestKind kind, Optional<String> id) {}
 
-    /** Leaves a request for the owning relay (used when another process owns the spool). */
-    public void submit(Request r) throws IOException {
+    /**
+     * Leaves a request for the owning relay (used when another process owns the spool).
+     *
+     * @return the request file; the owner deletes it once it has acted
+     */
+    public Path submit(Request r) throws IOException {
         r.id().ifPresent(Spool::checkId);
         String name = r.kind().name().toLowerCase(java.util.Locale.ROOT) + "-" + r.id().orElse("all");
-        writeAtomically(requests.resolve(name), new byte[0]);
+        Path target = requests.resolve(name);
+        Path part = requests.resolve("." + name + ".part");
+        Files.write(part, new byte[0]);
+        Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        return target;
     }
 
     /** Takes the pending requests (the owner calls this). */
     public List<Request> takeRequests() throws IOException {
         requireOwned();
         List<Request> out = new ArrayList<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(requests)) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(requests, "[a-z]*")) {
             for (Path p : files) {
                 String name = p.getFileName().toString();
                 int dash = name.indexOf('-');

@@ -52,6 +52,50 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void upstreamHostsListsSmarthostsInOrderWithTheirModes() throws Exception {
+        Map<String, String> m = new HashMap<>();
+        m.put("upstream.hosts", "a.corp.test:587, b.corp.test:465, c.corp.test, [::1]:2525/implicit, d.corp.test/implicit");
+        List<RelayConfig.Route> routes = ConfigLoader.fromValues(m, Map.of()).upstream().routes();
+        assertEquals(List.of(
+                new RelayConfig.Route("a.corp.test", 587, TlsMode.STARTTLS),
+                new RelayConfig.Route("b.corp.test", 465, TlsMode.IMPLICIT),
+                new RelayConfig.Route("c.corp.test", 587, TlsMode.STARTTLS),
+                new RelayConfig.Route("[::1]", 2525, TlsMode.IMPLICIT),
+                new RelayConfig.Route("d.corp.test", 465, TlsMode.IMPLICIT)), routes);
+
+        m.put("upstream.host", "e.corp.test");
+        ConfigException both = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(m, Map.of()));
+        assertTrue(both.getMessage().contains("are both set"), both.getMessage());
+
+        ConfigException bad = assertThrows(ConfigException.class,
+                () -> ConfigLoader.fromValues(Map.of("upstream.hosts", "a.corp.test:99999"), Map.of()));
+        assertTrue(bad.getMessage().startsWith("upstream.hosts = a.corp.test:99999: expected HOST[:PORT]"),
+                bad.getMessage());
+    }
+
+    @Test
+    void spoolSettingsAreValidated() throws Exception {
+        RelayConfig c = ConfigLoader.fromValues(minimal(), Map.of());
+        assertEquals(RelayConfig.DeliveryMode.SPOOL, c.deliveryMode());
+        assertEquals(Duration.ofDays(5), c.spool().maxAge());
+        assertEquals(Duration.ofMinutes(1), c.spool().retryInitial());
+        assertFalse(c.spool().bounce());
+        Map<String, String> m = minimal();
+        m.put("delivery.mode", "store");
+        m.put("spool.retry.initial", "2h");
+        m.put("spool.bounce", "maybe");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(m, Map.of()));
+        assertTrue(e.getMessage().contains("delivery.mode = store: expected spool or pass-through"), e.getMessage());
+        assertTrue(e.getMessage().contains("spool.retry.max-interval = 1h: expected at least spool.retry.initial"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("spool.bounce = maybe: expected true or false"), e.getMessage());
+        m.clear();
+        m.putAll(minimal());
+        m.put("delivery.mode", "pass-through");
+        assertEquals(RelayConfig.DeliveryMode.PASS_THROUGH, ConfigLoader.fromValues(m, Map.of()).deliveryMode());
+    }
+
+    @Test
     void everyProblemIsReportedAtOnceWithItsKey() {
         Map<String, String> m = minimal();
         m.put("listen.port", "99999");
