@@ -70,14 +70,12 @@ public final class Relay implements AutoCloseable {
             Delivery delivery;
             if (spool != null) {
                 runner = new QueueRunner(spool, upstream, audit, config.spool(), config.listen().hostname());
-                delivery = new SpoolDelivery(spool, runner, audit, config.spool(), config.listen().maxMessageSize(),
-                        config.listen().hostname());
+                delivery = new SpoolDelivery(spool, runner, audit, config.spool(), config.listen().hostname());
                 runner.start();
             } else {
-                delivery = new PassThroughDelivery(upstream, audit, config.listen().maxMessageSize(),
-                        config.listen().hostname());
+                delivery = new PassThroughDelivery(upstream, audit, config.listen().hostname());
             }
-            RelayServer server = RelayServer.start(config.listen(), delivery);
+            RelayServer server = RelayServer.start(config.listen(), config.senders(), delivery);
             RelayConfig.Upstream u = config.upstream();
             log.info("relaying to {} ({}+, verify {}, trust {}{}), {}, audit in {}", u.routes(),
                     u.tls().minVersion().protocolName(), u.tls().verify().configName(),

@@ -95,6 +95,7 @@ public final class ConfigLoader {
             }
         }
         RelayConfig.Listen listen = listen();
+        RelayConfig.SenderPolicy senders = senders();
         RelayConfig.DeliveryMode mode = parse(Key.DELIVERY_MODE,
                 v -> enumValue(RelayConfig.DeliveryMode.class, v.replace('-', '_')), "spool or pass-through");
         RelayConfig.Spool spool = spool();
@@ -103,7 +104,7 @@ public final class ConfigLoader {
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new RelayConfig(listen, mode, spool, upstream, audit, settings, warnings);
+        return new RelayConfig(listen, senders, mode, spool, upstream, audit, settings, warnings);
     }
 
     private RelayConfig.Listen listen() {
@@ -127,7 +128,41 @@ public final class ConfigLoader {
                 positiveInt(Key.LISTEN_MAX_RECIPIENTS),
                 positiveInt(Key.LISTEN_MAX_CONNECTIONS),
                 duration(Key.LISTEN_TIMEOUT),
-                duration(Key.LISTEN_DRAIN_TIMEOUT));
+                duration(Key.LISTEN_DRAIN_TIMEOUT),
+                abuse());
+    }
+
+    private RelayConfig.Abuse abuse() {
+        int maxLine = positiveInt(Key.LISTEN_MAX_LINE_LENGTH);
+        if (maxLine > 0 && maxLine < 80) {
+            problem(Key.LISTEN_MAX_LINE_LENGTH, String.valueOf(maxLine), "at least 80 (RFC 5321 requires 1000)");
+        }
+        RelayConfig.BareNewline bare = parse(Key.LISTEN_BARE_NEWLINE,
+                v -> enumValue(RelayConfig.BareNewline.class, v), "reject or normalize");
+        return new RelayConfig.Abuse(bare, maxLine, positiveInt(Key.LISTEN_MAX_COMMANDS),
+                positiveInt(Key.LISTEN_MAX_ERRORS), positiveInt(Key.LISTEN_MAX_CONNECTIONS_PER_IP),
+                positiveInt(Key.LISTEN_RATE_PER_IP), duration(Key.LISTEN_MAX_SESSION_DURATION));
+    }
+
+    private RelayConfig.SenderPolicy senders() {
+        List<String> allowed = value(Key.RELAY_ALLOWED_SENDERS).map(ConfigLoader::commaList).orElse(List.of());
+        record(Key.RELAY_ALLOWED_SENDERS);
+        for (String a : allowed) {
+            if (!a.matches("[^@\\s<>]*@?[A-Za-z0-9.-]+\\.[A-Za-z0-9-]+") || a.startsWith("@")) {
+                problem(Key.RELAY_ALLOWED_SENDERS, a, "addresses (scanner@corp.test) or domains (corp.test)");
+            }
+        }
+        Optional<String> rewrite = value(Key.RELAY_REWRITE_FROM);
+        record(Key.RELAY_REWRITE_FROM);
+        if (rewrite.isPresent() && !rewrite.get().matches("[^@\\s<>]+@[A-Za-z0-9.-]+")) {
+            problem(Key.RELAY_REWRITE_FROM, rewrite.get(), "one address such as scanner@corp.test");
+        }
+        Boolean header = parse(Key.RELAY_REWRITE_HEADER_FROM, ConfigLoader::bool, "true or false");
+        if (Boolean.TRUE.equals(header) && rewrite.isEmpty()) {
+            problems.add(Key.RELAY_REWRITE_HEADER_FROM.key() + " = true needs " + Key.RELAY_REWRITE_FROM.key()
+                    + ": set the address to rewrite to");
+        }
+        return new RelayConfig.SenderPolicy(allowed, rewrite, Boolean.TRUE.equals(header));
     }
 
     /** An open relay is refused outright; anything reachable beyond this machine is warned about. */

@@ -17,6 +17,7 @@ import java.util.Optional;
  */
 public record RelayConfig(
         Listen listen,
+        SenderPolicy senders,
         DeliveryMode deliveryMode,
         Spool spool,
         Upstream upstream,
@@ -39,16 +40,46 @@ public record RelayConfig(
             int maxRecipients,
             int maxConnections,
             Duration timeout,
-            Duration drainTimeout) {
+            Duration drainTimeout,
+            Abuse abuse) {
 
         public Listen {
             allowedNetworks = List.copyOf(allowedNetworks);
         }
+    }
 
-        /** The same listener on another port (the demo and tests use this). */
-        public Listen withPort(int newPort) {
-            return new Listen(host, newPort, hostname, allowedNetworks, maxMessageSize, maxRecipients,
-                    maxConnections, timeout, drainTimeout);
+    /**
+     * Limits that keep a listener serving under garbage, floods and slow clients.
+     *
+     * @param ratePerIp new connections per minute from one address
+     */
+    public record Abuse(
+            BareNewline bareNewline,
+            int maxLineLength,
+            int maxCommands,
+            int maxErrors,
+            int maxConnectionsPerIp,
+            int ratePerIp,
+            Duration maxSessionDuration) {}
+
+    /** What happens to a bare CR or LF in a message body. Neither ever reaches the upstream as such. */
+    public enum BareNewline {
+        /** Refuse the message with 550 5.6.0. */
+        REJECT,
+        /** Turn it into CRLF. */
+        NORMALIZE
+    }
+
+    /**
+     * Which envelope senders may use the relay, and what the upstream sees as sender.
+     *
+     * @param allowed         addresses ({@code scanner@corp.test}) and domains ({@code corp.test}); empty: any
+     * @param rewriteFrom     replaces every envelope sender (providers refuse senders other than the account)
+     * @param rewriteHeaderFrom also rewrite the From: header, keeping the original in Reply-To
+     */
+    public record SenderPolicy(List<String> allowed, Optional<String> rewriteFrom, boolean rewriteHeaderFrom) {
+        public SenderPolicy {
+            allowed = List.copyOf(allowed);
         }
     }
 

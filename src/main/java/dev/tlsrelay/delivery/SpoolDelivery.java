@@ -29,16 +29,15 @@ public final class SpoolDelivery implements Delivery {
     private final QueueRunner runner;
     private final AuditLog audit;
     private final RelayConfig.Spool limits;
-    private final long maxMessageSize;
     private final String relayHostname;
 
+    /** Size and content limits are enforced by the inbound side while the body streams. */
     public SpoolDelivery(Spool spool, QueueRunner runner, AuditLog audit, RelayConfig.Spool limits,
-            long maxMessageSize, String relayHostname) {
+            String relayHostname) {
         this.spool = spool;
         this.runner = runner;
         this.audit = audit;
         this.limits = limits;
-        this.maxMessageSize = maxMessageSize;
         this.relayHostname = relayHostname;
     }
 
@@ -98,16 +97,10 @@ public final class SpoolDelivery implements Delivery {
             try (writer) {
                 byte[] header = ReceivedHeader.build(client, relayHostname, ZonedDateTime.now());
                 byte[] buf = new byte[BUFFER];
-                long bodySize = 0;
                 boolean stored = store(writer, header, header.length);
                 int n;
-                while ((n = body.read(buf)) >= 0) { // a client read failure ends the session: rethrown
-                    bodySize += n;
-                    if (bodySize > maxMessageSize) {
-                        writer.abort();
-                        PassThroughDelivery.drain(body);
-                        return new SmtpReply(552, "5.3.4 Message too big: the limit is " + maxMessageSize + " bytes");
-                    }
+                // A read failure (client gone, or a limit broken) propagates; the writer then discards.
+                while ((n = body.read(buf)) >= 0) {
                     stored = stored && store(writer, buf, n);
                 }
                 if (!stored) {
