@@ -147,7 +147,10 @@ final class GuardedServerSocket extends ServerSocket {
             }
         }
 
-        /** One write is one reply; the greeting (first) and 354 are not commands. */
+        /**
+         * One write is one reply; the greeting (first) and 354 are not commands. After the reply to the
+         * last allowed command, the client is told and disconnected.
+         */
         private void count(byte[] b, int off, int len) throws IOException {
             if (len < 3 || b[off] < '2' || b[off] > '5') {
                 return;
@@ -161,7 +164,7 @@ final class GuardedServerSocket extends ServerSocket {
                 log.warn("client {} made {} errors (listen.max-errors); disconnecting",
                         socket.getInetAddress().getHostAddress(), errors);
                 disconnect("421 4.7.0 Too many errors, closing connection");
-            } else if (!intermediate && replies - 1 > limits.maxCommands()) {
+            } else if (!intermediate && replies - 1 >= limits.maxCommands()) {
                 log.warn("client {} sent more than {} commands (listen.max-commands); disconnecting",
                         socket.getInetAddress().getHostAddress(), limits.maxCommands());
                 disconnect("421 4.7.0 Too many commands in one session, closing connection");
