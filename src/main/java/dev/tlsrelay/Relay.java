@@ -7,6 +7,7 @@ import dev.tlsrelay.inbound.RelayServer;
 import dev.tlsrelay.upstream.UpstreamClient;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
+import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +39,9 @@ public final class Relay implements AutoCloseable {
         config.warnings().forEach(w -> log.warn("RISKY SETTING: {}", w));
         config.exampleSettings().forEach(s -> log.warn("{} = {} is an example value: replace it with your own"
                 + " before relying on this relay", s.key().key(), s.shown()));
-        AuditLog audit = AuditLog.open(config.audit().file());
+        RelayConfig.Audit settings = config.audit();
+        AuditLog audit = AuditLog.open(settings.file(),
+                new AuditLog.Options(settings.rotation(), settings.hmacKey(), settings.redactionKey(), Clock.systemUTC()));
         try {
             UpstreamClient upstream = new UpstreamClient(config.upstream(), config.listen().hostname(), audit);
             PassThroughDelivery delivery = new PassThroughDelivery(upstream, audit,

@@ -12,7 +12,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Instant;
 import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,7 +51,7 @@ public final class PassThroughDelivery implements Delivery {
         private final ClientSession client;
         private UpstreamConnection connection;
         private String sender = "";
-        private int recipients;
+        private final List<String> recipients = new ArrayList<>();
         private int accepted;
         private long size;
         /** Something worth recording happened: DATA, or a refusal or failure on the way. */
@@ -57,6 +60,8 @@ public final class PassThroughDelivery implements Delivery {
         private Optional<String> upstreamReply = Optional.empty();
         private Optional<FailureCode> failure = Optional.empty();
         private Optional<String> reason = Optional.empty();
+        /** The relay's last reply to the client, for the audit: it tells relayed, deferred and refused apart. */
+        private SmtpReply lastReply;
 
         PassThrough(ClientSession client) {
             this.client = client;
@@ -76,7 +81,7 @@ public final class PassThroughDelivery implements Delivery {
                     auditable = true;
                     reason = Optional.of("upstream refused sender: " + r.line());
                 }
-                return r;
+                return answer(r);
             } catch (UpstreamException e) {
                 return failed(e);
             }
@@ -84,9 +89,9 @@ public final class PassThroughDelivery implements Delivery {
 
         @Override
         public SmtpReply recipient(String rcpt) {
-            recipients++;
+            recipients.add(rcpt);
             if (connection == null) {
-                return new SmtpReply(503, "5.5.1 Need MAIL first");
+                return answer(new SmtpReply(503, "5.5.1 Need MAIL first"));
             }
             try {
                 SmtpReply r = connection.rcpt(rcpt);
@@ -97,7 +102,7 @@ public final class PassThroughDelivery implements Delivery {
                     reason = Optional.of("upstream refused recipient <" + rcpt + ">: " + r.line());
                     log.info("[{}] upstream refused recipient <{}>: {}", client.sessionId(), rcpt, r.line());
                 }
-                return r;
+                return answer(r);
             } catch (UpstreamException e) {
                 return failed(e);
             }
@@ -106,9 +111,10 @@ public final class PassThroughDelivery implements Delivery {
         @Override
         public SmtpReply data(InputStream body) throws IOException {
             auditable = true;
+            lastReply = null; // until DATA is answered, the client has no final answer
             if (connection == null || accepted == 0) {
                 drain(body);
-                return new SmtpReply(554, "5.5.1 No valid recipients");
+                return answer(new SmtpReply(554, "5.5.1 No valid recipients"));
             }
             OutputStream out;
             try {
@@ -143,7 +149,7 @@ public final class PassThroughDelivery implements Delivery {
                     connection.abort();
                     drain(body);
                     reason = Optional.of("message exceeds listen.max-message-size (" + maxMessageSize + " bytes)");
-                    return new SmtpReply(552, "5.3.4 Message too big: the limit is " + maxMessageSize + " bytes");
+                    return answer(new SmtpReply(552, "5.3.4 Message too big: the limit is " + maxMessageSize + " bytes"));
                 }
                 try {
                     out.write(buf, 0, n);
@@ -160,7 +166,7 @@ public final class PassThroughDelivery implements Delivery {
                 if (!relayed) {
                     reason = Optional.of("upstream refused the message");
                 }
-                return r;
+                return answer(r);
             } catch (UpstreamException e) {
                 return failed(e);
             }
@@ -170,7 +176,7 @@ public final class PassThroughDelivery implements Delivery {
             SmtpReply r = new SmtpReply(451, "4.4.2 Connection to the upstream server lost during DATA ("
                     + e.getMessage() + "); message not sent, try again later");
             reason = Optional.of(r.text());
-            return r;
+            return answer(r);
         }
 
         private SmtpReply failed(UpstreamException e) {
@@ -180,7 +186,12 @@ public final class PassThroughDelivery implements Delivery {
             if (connection != null) {
                 connection.abort();
             }
-            return e.clientReply();
+            return answer(e.clientReply());
+        }
+
+        private SmtpReply answer(SmtpReply r) {
+            lastReply = r;
+            return r;
         }
 
         @Override
@@ -192,8 +203,9 @@ public final class PassThroughDelivery implements Delivery {
                 return; // the client abandoned the transaction before anything was sent or refused
             }
             audit.write(new AuditEvent.Message(Instant.now(), client.sessionId(), client.clientAddress(), sender,
-                    recipients, accepted, size, relayed, upstreamReply, failure.map(FailureCode::auditName),
-                    relayed ? Optional.empty() : reason));
+                    recipients, accepted, size, relayed,
+                    lastReply == null ? OptionalInt.empty() : OptionalInt.of(lastReply.code()), upstreamReply,
+                    failure.map(FailureCode::auditName), relayed ? Optional.empty() : reason));
             if (relayed) {
                 log.info("[{}] relayed <{}> from {} to {} recipient(s), {} bytes: {}", client.sessionId(), sender,
                         client.clientAddress(), accepted, size, upstreamReply.orElse(""));
