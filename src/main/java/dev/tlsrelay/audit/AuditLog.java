@@ -212,7 +212,9 @@ public final class AuditLog implements AutoCloseable {
         writing.lock();
         try {
             if (closed) {
-                throw new IllegalStateException("audit log " + file + " is closed");
+                // A session cut at shutdown can finish after the log closed: keep the event in the operational log.
+                log.error("AUDIT NOT WRITTEN: {} is already closed; event: {}", file, body);
+                return;
             }
             long seq = lastSeq + 1;
             ObjectNode o = JSON.createObjectNode();

@@ -129,6 +129,12 @@ public final class ChainVerifier {
             }
         }
         String event = j.path("event").asText();
+        if (event.equals("audit.started") && j.path("chain_alg").asText().equals("hmac-sha256")
+                && chain.key().isEmpty()) {
+            // A genuine HMAC line never matches plain SHA-256: this one was rewritten by someone without the key.
+            return fail(line, "the line says the chain is HMAC-SHA256 (key id " + j.path("key_id").asText()
+                    + "), yet it matches plain SHA-256: the chain was recomputed without the key");
+        }
         if (event.equals("audit.pruned") && startAfterOne != null
                 && j.path("first_kept_seq").asLong() == startAfterOne.seq()) {
             String prev = j.path("first_kept_prev_chain").asText();
