@@ -35,8 +35,9 @@ public final class HtmlReport {
                 .append("<title>tlsrelay audit report</title>\n<style>\n").append(CSS).append("</style>\n</head>\n")
                 .append("<body>\n<main>\n");
         o.append("<h1>tlsrelay audit report</h1>\n<p class=\"meta\">").append(Html.escape(s.window().describe()));
-        s.firstEvent().ifPresent(f -> o.append(" &middot; events ").append(Html.escape(f.toString()))
-                .append(" to ").append(Html.escape(s.lastEvent().orElseThrow().toString())));
+        s.firstEvent().ifPresent(f -> o.append(" &middot; events ")
+                .append(Html.escape(f.truncatedTo(ChronoUnit.SECONDS).toString())).append(" to ")
+                .append(Html.escape(s.lastEvent().orElseThrow().truncatedTo(ChronoUnit.SECONDS).toString())));
         o.append(" &middot; generated ").append(Html.escape(s.generatedAt().truncatedTo(ChronoUnit.SECONDS).toString()))
                 .append(" &middot; ").append(files.size()).append(" file(s): ")
                 .append(Html.escape(String.join(", ", files.stream().map(f -> f.getFileName().toString()).toList())))

@@ -56,7 +56,7 @@ final class Svg {
         StringBuilder o = open(label, width, height);
         axisY(o, left, top, plotW, plotH, yMax);
         double slot = (double) plotW / Math.max(1, buckets.size());
-        double barW = Math.max(1, slot * 0.8);
+        double barW = Math.min(48, Math.max(1, slot * 0.8)); // a lone bucket stays a bar, not a wall
         for (int i = 0; i < buckets.size(); i++) {
             double x = left + i * slot + (slot - barW) / 2;
             double y = top + plotH;
@@ -80,8 +80,16 @@ final class Svg {
         int every = Math.max(1, (int) Math.ceil(buckets.size() / 10.0));
         for (int i = 0; i < buckets.size(); i += every) {
             double x = left + i * slot + slot / 2;
+            String anchor = "middle";
+            if (x - 36 < left) {
+                anchor = "start";
+                x = left;
+            } else if (x + 36 > left + plotW) {
+                anchor = "end";
+                x = left + plotW;
+            }
             o.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" fill=\"#555\""
-                    + " text-anchor=\"middle\">%s</text>", x, top + plotH + 16,
+                    + " text-anchor=\"%s\">%s</text>", x, top + plotH + 16, anchor,
                     Html.escape(format(buckets.get(i), daily))));
         }
         o.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#555\""
