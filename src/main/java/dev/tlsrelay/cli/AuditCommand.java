@@ -43,6 +43,23 @@ final class AuditCommand implements Callable<Integer> {
         return Main.EXIT_CONFIG;
     }
 
+    /** Something that reads audit files. */
+    @FunctionalInterface
+    interface Review {
+        int run() throws IOException;
+    }
+
+    /** Runs a review; a file that cannot be read is reported in one line, exit 2, not as a stack trace. */
+    static int reading(CommandSpec spec, Review review) {
+        try {
+            return review.run();
+        } catch (IOException e) {
+            spec.commandLine().getErr().println("tlsrelay audit: cannot read the audit files: " + e.getMessage());
+            spec.commandLine().getErr().flush();
+            return Main.EXIT_CONFIG;
+        }
+    }
+
     /** {@code --since} and {@code --until}. */
     static final class Window {
         @Option(names = "--since", paramLabel = "WHEN",
@@ -74,7 +91,11 @@ final class AuditCommand implements Callable<Integer> {
         CommandSpec spec;
 
         @Override
-        public Integer call() throws IOException {
+        public Integer call() {
+            return reading(spec, this::review);
+        }
+
+        private int review() throws IOException {
             AuditSource.Resolved r = source.resolve(spec);
             PrintWriter out = spec.commandLine().getOut();
             Verification v = ChainVerifier.verify(r.files(), r.hmacKey());
@@ -107,7 +128,11 @@ final class AuditCommand implements Callable<Integer> {
         CommandSpec spec;
 
         @Override
-        public Integer call() throws IOException {
+        public Integer call() {
+            return reading(spec, this::review);
+        }
+
+        private int review() throws IOException {
             AuditSource.Resolved r = source.resolve(spec);
             Instant now = Instant.now();
             TimeWindow w = window.window(spec, now);
@@ -168,7 +193,11 @@ final class AuditCommand implements Callable<Integer> {
         CommandSpec spec;
 
         @Override
-        public Integer call() throws IOException {
+        public Integer call() {
+            return reading(spec, this::review);
+        }
+
+        private int review() throws IOException {
             AuditSource.Resolved r = source.resolve(spec);
             Optional<AuditKey> redactionKey = redactionKeyFile != null
                     ? Optional.of(AuditSource.readKey(spec, redactionKeyFile, "--redaction-key-file"))
@@ -207,7 +236,11 @@ final class AuditCommand implements Callable<Integer> {
         CommandSpec spec;
 
         @Override
-        public Integer call() throws IOException {
+        public Integer call() {
+            return reading(spec, this::review);
+        }
+
+        private int review() throws IOException {
             AuditSource.Resolved r = source.resolve(spec);
             Instant now = Instant.now();
             TimeWindow w = window.window(spec, now);

@@ -6,6 +6,7 @@ import dev.tlsrelay.config.ConfigException;
 import dev.tlsrelay.config.ConfigLoader;
 import dev.tlsrelay.config.RelayConfig;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,6 +54,12 @@ final class AuditSource {
                 throw new ParameterException(spec.commandLine(), "the configuration in " + c + " is not usable"
                         + (files.isEmpty() ? " (it is read because no audit FILE was given)" : "") + ":\n  - "
                         + String.join("\n  - ", e.problems()));
+            }
+        }
+        for (Path f : files) {
+            if (!Files.isRegularFile(f) || !Files.isReadable(f)) {
+                throw new ParameterException(spec.commandLine(), "audit file " + f + " does not exist or is not a"
+                        + " readable file");
             }
         }
         List<Path> chosen = files;

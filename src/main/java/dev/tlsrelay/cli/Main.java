@@ -29,7 +29,9 @@ public final class Main {
             SLF4JBridgeHandler.removeHandlersForRootLogger();
             SLF4JBridgeHandler.install();
         }
-        return new CommandLine(Main.class).setExitCodeExceptionMapper(e -> 1).execute(args);
+        return new CommandLine(Main.class)
+                .setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? EXIT_CONFIG : 1)
+                .execute(args);
     }
 
     static final class Version implements CommandLine.IVersionProvider {
