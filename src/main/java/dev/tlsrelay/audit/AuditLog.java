@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tlsrelay.tls.CertificateFacts;
 import dev.tlsrelay.tls.TlsNegotiation;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -82,6 +81,7 @@ public final class AuditLog implements AutoCloseable {
     private long lastSeq;
     private String lastChain;
     private boolean closed;
+    private boolean rotationBlocked;
 
     private AuditLog(Path file, Options options, FileChannel lockChannel, FileLock fileLock, Resume resume) {
         this.file = file;
@@ -216,7 +216,7 @@ public final class AuditLog implements AutoCloseable {
                 log.error("AUDIT NOT WRITTEN: {} is already closed; event: {}", file, body);
                 return;
             }
-            long seq = lastSeq + 1;
+            long seq = ++lastSeq; // spent even if the write fails, so the gap shows as a missing seq
             ObjectNode o = JSON.createObjectNode();
             o.put("seq", seq);
             o.setAll(body);
@@ -241,7 +241,6 @@ public final class AuditLog implements AutoCloseable {
                 activeFirstSeq = seq;
             }
             activeDay = Optional.of(LocalDate.ofInstant(now, ZoneOffset.UTC));
-            lastSeq = seq;
             lastChain = link;
             if (rotated && options.rotation().maxFiles() > 0) {
                 prune();
@@ -249,9 +248,9 @@ public final class AuditLog implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("audit event not serialisable", e);
         } catch (IOException e) {
-            log.error("AUDIT NOT WRITTEN: {} cannot be written ({}); the event is lost from the audit", file,
-                    e.getMessage());
-            throw new UncheckedIOException("audit file " + file + " cannot be written: " + e.getMessage(), e);
+            // Mail keeps flowing (the relay's promise is verified TLS); the event is kept in the operational log,
+            // and the chain on disk shows the gap to anyone who verifies it.
+            log.error("AUDIT NOT WRITTEN: {} cannot be written ({}); event: {}", file, e.getMessage(), body);
         } finally {
             writing.unlock();
         }
@@ -279,11 +278,25 @@ public final class AuditLog implements AutoCloseable {
         if (!bySize && !byDay) {
             return false;
         }
+        Path target = AuditFiles.rotatedName(file, activeFirstSeq);
+        if (Files.exists(target)) {
+            // Never overwrite a piece of the log (rename would, silently): keep writing the active file instead.
+            if (!rotationBlocked) {
+                log.error("audit file {} cannot be rotated: {} already exists; move it away, the relay keeps writing"
+                        + " {} meanwhile", file, target, file.getFileName());
+                rotationBlocked = true;
+            }
+            return false;
+        }
         out.force(true);
         out.close();
-        Path target = AuditFiles.rotatedName(file, activeFirstSeq);
-        // Never overwrite a piece of the log: a name clash means something else wrote here.
-        Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+        try {
+            Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+            throw e;
+        }
+        rotationBlocked = false;
         log.info("audit file rotated: {} -> {}", file, target.getFileName());
         out = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND);
