@@ -7,7 +7,6 @@ import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -32,13 +31,19 @@ public final class AuditFiles {
 
     private AuditFiles() {}
 
+    /** {@code tlsrelay-audit.jsonl}: stem {@code tlsrelay-audit}, extension {@code .jsonl} (may be empty). */
+    private record Name(String stem, String ext) {
+        static Name of(Path active) {
+            String name = active.getFileName().toString();
+            int dot = name.lastIndexOf('.');
+            return dot > 0 ? new Name(name.substring(0, dot), name.substring(dot)) : new Name(name, "");
+        }
+    }
+
     /** The rotated name for a piece whose first line has sequence number {@code firstSeq}. */
     static Path rotatedName(Path active, long firstSeq) {
-        String name = active.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        String stem = dot > 0 ? name.substring(0, dot) : name;
-        String ext = dot > 0 ? name.substring(dot) : "";
-        return active.resolveSibling(String.format("%s.%012d%s", stem, firstSeq, ext));
+        Name n = Name.of(active);
+        return active.resolveSibling(String.format("%s.%012d%s", n.stem(), firstSeq, n.ext()));
     }
 
     /** True when the name is that of a rotated piece rather than an active file. */
@@ -49,11 +54,8 @@ public final class AuditFiles {
     /** The rotated pieces of {@code active}, oldest first. */
     static List<Path> rotated(Path active) throws IOException {
         Path dir = active.toAbsolutePath().getParent();
-        String name = active.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        String stem = dot > 0 ? name.substring(0, dot) : name;
-        String ext = dot > 0 ? name.substring(dot) : "";
-        Pattern mine = Pattern.compile(Pattern.quote(stem) + "\\.(\\d{12,})" + Pattern.quote(ext));
+        Name n = Name.of(active);
+        Pattern mine = Pattern.compile(Pattern.quote(n.stem()) + "\\.(\\d{12,})" + Pattern.quote(n.ext()));
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
@@ -89,6 +91,9 @@ public final class AuditFiles {
      * lock, so read access is enough.
      */
     public static boolean inUse(Path active) {
+        if (AuditLog.openHere(active)) {
+            return true;
+        }
         Path lock = lockFile(active);
         if (!Files.exists(lock)) {
             return false;
@@ -145,6 +150,14 @@ public final class AuditFiles {
             return false;
         });
         return first.stream().findFirst();
+    }
+
+    /** The chain value of the last complete audit line of {@code file}: where the next file's chain starts. */
+    static Optional<String> lastChain(Path file) throws IOException {
+        Optional<Tail> tail = lastLine(file);
+        Optional<String> line = tail.isPresent() && tail.get().terminated() ? Optional.of(tail.get().line())
+                : lastCompleteLine(file);
+        return line.flatMap(Chain::split).map(Chain.Split::chain);
     }
 
     /** The last complete line before a final incomplete one (what a crash mid-write leaves). */

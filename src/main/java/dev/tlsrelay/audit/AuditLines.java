@@ -1,6 +1,5 @@
 package dev.tlsrelay.audit;
 
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,7 +31,7 @@ final class AuditLines {
     /** Reads every line of every file, in order, until the visitor says stop. */
     static void read(List<Path> files, Visitor visitor) throws IOException {
         for (Path f : files) {
-            try (InputStream in = new BufferedInputStream(Files.newInputStream(f), 64 * 1024)) {
+            try (InputStream in = Files.newInputStream(f)) {
                 if (!readFile(f, in, visitor)) {
                     return;
                 }
@@ -41,28 +40,53 @@ final class AuditLines {
     }
 
     private static boolean readFile(Path file, InputStream in, Visitor visitor) throws IOException {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream(1024);
+        byte[] chunk = new byte[64 * 1024];
+        LineBuffer line = new LineBuffer();
         long number = 0;
-        boolean oversized = false;
-        int b;
-        while ((b = in.read()) != -1) {
-            if (b == '\n') {
-                number++;
-                if (!visitor.visit(new Line(file, number, buf.toString(StandardCharsets.UTF_8), true, oversized))) {
-                    return false;
+        int n;
+        while ((n = in.read(chunk)) > 0) {
+            int start = 0;
+            for (int i = 0; i < n; i++) {
+                if (chunk[i] == '\n') {
+                    line.append(chunk, start, i - start);
+                    number++;
+                    if (!visitor.visit(new Line(file, number, line.text(), true, line.oversized))) {
+                        return false;
+                    }
+                    line.reset();
+                    start = i + 1;
                 }
-                buf.reset();
-                oversized = false;
-            } else if (buf.size() < AuditFiles.MAX_LINE) {
-                buf.write(b);
-            } else {
-                oversized = true; // bounded memory: keep the start of the line, skip the rest
             }
+            line.append(chunk, start, n - start);
         }
-        if (buf.size() > 0 || oversized) {
+        if (line.size() > 0 || line.oversized) {
             number++;
-            return visitor.visit(new Line(file, number, buf.toString(StandardCharsets.UTF_8), false, oversized));
+            return visitor.visit(new Line(file, number, line.text(), false, line.oversized));
         }
         return true;
+    }
+
+    /** One line's bytes, bounded: past {@link AuditFiles#MAX_LINE} the rest is counted, not kept. */
+    private static final class LineBuffer extends ByteArrayOutputStream {
+        boolean oversized;
+
+        void append(byte[] b, int off, int len) {
+            int room = AuditFiles.MAX_LINE - count;
+            if (len > room) {
+                oversized = true;
+                len = Math.max(0, room);
+            }
+            write(b, off, len);
+        }
+
+        String text() {
+            return toString(StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void reset() {
+            super.reset();
+            oversized = false;
+        }
     }
 }

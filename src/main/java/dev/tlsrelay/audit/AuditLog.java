@@ -26,6 +26,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -60,6 +62,12 @@ public final class AuditLog implements AutoCloseable {
         public static final Options DEFAULTS =
                 new Options(Rotation.NEVER, Optional.empty(), Optional.empty(), Clock.systemUTC());
     }
+
+    /**
+     * Audit files open in this process. Checked before touching their lock files, because closing any
+     * descriptor of a file drops this process's POSIX locks on it.
+     */
+    private static final Set<Path> OPEN_HERE = ConcurrentHashMap.newKeySet();
 
     /** Where the chain stands when a file is opened. */
     private record Resume(long seq, String chain, String previous, Optional<LocalDate> day, boolean damaged) {}
@@ -115,6 +123,28 @@ public final class AuditLog implements AutoCloseable {
         if (Files.exists(file) && !Files.isWritable(file)) {
             throw new IOException("audit file " + file + " is not writable");
         }
+        if (!OPEN_HERE.add(key(file))) {
+            throw new IOException("audit file " + file + " is already being written by another relay in this process:"
+                    + " two writers would break the hash chain; give each relay its own audit.file");
+        }
+        try {
+            return openLocked(file, options);
+        } catch (IOException | RuntimeException e) {
+            OPEN_HERE.remove(key(file));
+            throw e;
+        }
+    }
+
+    /** True when a relay in this process is writing {@code file}. */
+    static boolean openHere(Path file) {
+        return OPEN_HERE.contains(key(file));
+    }
+
+    private static Path key(Path file) {
+        return file.toAbsolutePath().normalize();
+    }
+
+    private static AuditLog openLocked(Path file, Options options) throws IOException {
         Path lockPath = AuditFiles.lockFile(file);
         FileChannel lockChannel = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock fileLock;
@@ -128,9 +158,10 @@ public final class AuditLog implements AutoCloseable {
             throw new IOException("audit file " + file + " is already being written by another relay (it holds "
                     + lockPath + "): two writers would break the hash chain; give each relay its own audit.file");
         }
+        AuditLog audit = null;
         try {
             Resume resume = resume(file);
-            AuditLog audit = new AuditLog(file, options, lockChannel, fileLock, resume);
+            audit = new AuditLog(file, options, lockChannel, fileLock, resume);
             audit.openActive();
             ObjectNode started = lifecycle(options.clock().instant(), "audit.started");
             started.put("chain_alg", audit.chain.algorithm());
@@ -150,6 +181,9 @@ public final class AuditLog implements AutoCloseable {
             audit.append(started);
             return audit;
         } catch (IOException | RuntimeException e) {
+            if (audit != null && audit.out != null) {
+                audit.out.close();
+            }
             fileLock.release();
             lockChannel.close();
             throw e;
@@ -201,6 +235,7 @@ public final class AuditLog implements AutoCloseable {
             } catch (IOException e) {
                 log.warn("could not release {}: {}", AuditFiles.lockFile(file), e.getMessage());
             }
+            OPEN_HERE.remove(key(file));
         } finally {
             writing.unlock();
         }
@@ -319,8 +354,7 @@ public final class AuditLog implements AutoCloseable {
         List<Path> doomed = rotated.subList(0, excess);
         Path firstKept = rotated.get(excess);
         Optional<Long> keptSeq = AuditFiles.firstLine(firstKept).flatMap(AuditLog::seqOf);
-        Optional<String> prevChain = AuditFiles.lastCompleteLine(doomed.get(doomed.size() - 1))
-                .flatMap(Chain::split).map(Chain.Split::chain);
+        Optional<String> prevChain = AuditFiles.lastChain(doomed.get(doomed.size() - 1));
         if (keptSeq.isEmpty() || prevChain.isEmpty()) {
             log.warn("audit retention: cannot read where {} starts or where {} ends; nothing deleted", firstKept,
                     doomed.get(doomed.size() - 1));

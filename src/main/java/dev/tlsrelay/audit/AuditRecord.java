@@ -107,7 +107,7 @@ public record AuditRecord(Path file, long line, long seq, String event, Instant 
                     sb.append(": ").append(why);
                 }
             }
-            default -> json.fields().forEachRemaining(e -> {
+            default -> json.properties().forEach(e -> {
                 if (!List.of("seq", "ts", "event", "chain").contains(e.getKey())) {
                     sb.append(' ').append(e.getKey()).append('=').append(e.getValue().isTextual()
                             ? e.getValue().asText() : e.getValue().toString());
