@@ -87,6 +87,9 @@ final class AuditCommand implements Callable<Integer> {
         @Mixin
         AuditSource source;
 
+        @Mixin
+        AuditSource.ChainKey chainKey;
+
         @Spec
         CommandSpec spec;
 
@@ -97,10 +100,11 @@ final class AuditCommand implements Callable<Integer> {
 
         private int review() throws IOException {
             AuditSource.Resolved r = source.resolve(spec);
+            Optional<AuditKey> key = chainKey.key(spec, r);
             PrintWriter out = spec.commandLine().getOut();
-            Verification v = ChainVerifier.verify(r.files(), r.hmacKey());
+            Verification v = ChainVerifier.verify(r.files(), key);
             out.printf("tlsrelay audit verify: %d file(s), %s chain%s%n", r.files().size(), v.algorithm(),
-                    r.hmacKey().map(k -> " (key id " + k.id() + ")").orElse(""));
+                    key.map(k -> " (key id " + k.id() + ")").orElse(""));
             r.files().forEach(f -> out.println("  " + f));
             v.notes().forEach(n -> out.println("note: " + n));
             out.println(v.intact() ? "OK: chain " + v.verdict() : "BROKEN: " + v.problem().orElseThrow());
@@ -117,6 +121,9 @@ final class AuditCommand implements Callable<Integer> {
     static final class SummaryCommand implements Callable<Integer> {
         @Mixin
         AuditSource source;
+
+        @Mixin
+        AuditSource.ChainKey chainKey;
 
         @Mixin
         Window window;
@@ -136,7 +143,7 @@ final class AuditCommand implements Callable<Integer> {
             AuditSource.Resolved r = source.resolve(spec);
             Instant now = Instant.now();
             TimeWindow w = window.window(spec, now);
-            Verification v = ChainVerifier.verify(r.files(), r.hmacKey());
+            Verification v = ChainVerifier.verify(r.files(), chainKey.key(spec, r));
             Summary s = AuditSummary.summarize(r.files(), w, now);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
@@ -227,6 +234,9 @@ final class AuditCommand implements Callable<Integer> {
         AuditSource source;
 
         @Mixin
+        AuditSource.ChainKey chainKey;
+
+        @Mixin
         Window window;
 
         @Option(names = "--html", paramLabel = "FILE", required = true, description = "where to write the page")
@@ -244,7 +254,7 @@ final class AuditCommand implements Callable<Integer> {
             AuditSource.Resolved r = source.resolve(spec);
             Instant now = Instant.now();
             TimeWindow w = window.window(spec, now);
-            Verification v = ChainVerifier.verify(r.files(), r.hmacKey());
+            Verification v = ChainVerifier.verify(r.files(), chainKey.key(spec, r));
             Summary s = AuditSummary.summarize(r.files(), w, now);
             Path parent = html.toAbsolutePath().getParent();
             if (parent != null) {

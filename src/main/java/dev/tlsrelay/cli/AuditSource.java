@@ -32,15 +32,23 @@ final class AuditSource {
                     + " given: " + "conf/tlsrelay.properties)")
     Path config;
 
-    @Option(names = "--hmac-key-file", paramLabel = "FILE",
-            description = "the audit.hmac-key-file the relay wrote with (default: from --config, if read)")
-    Path hmacKeyFile;
-
     /** What was resolved; {@code config} is present when a configuration was read. */
-    record Resolved(List<Path> files, Optional<AuditKey> hmacKey, Optional<RelayConfig> config) {}
+    record Resolved(List<Path> files, Optional<RelayConfig> config) {}
+
+    /** {@code --hmac-key-file}, for the commands that check the chain. */
+    static final class ChainKey {
+        @Option(names = "--hmac-key-file", paramLabel = "FILE",
+                description = "the audit.hmac-key-file the relay wrote with (default: from --config, if read)")
+        Path file;
+
+        Optional<AuditKey> key(CommandSpec spec, Resolved source) {
+            return file != null ? Optional.of(readKey(spec, file, "--hmac-key-file"))
+                    : source.config().flatMap(c -> c.audit().hmacKey());
+        }
+    }
 
     /**
-     * Resolves files and the HMAC key.
+     * Resolves the files, reading the configuration when no file is given or {@code --config} is.
      *
      * @throws ParameterException with a message that names the fix, on any problem (exit 2)
      */
@@ -76,9 +84,7 @@ final class AuditSource {
                         + (config != null ? config : DEFAULT_CONFIG) + "): give the files as arguments");
             }
         }
-        Optional<AuditKey> key = hmacKeyFile != null ? Optional.of(readKey(spec, hmacKeyFile, "--hmac-key-file"))
-                : cfg.flatMap(c -> c.audit().hmacKey());
-        return new Resolved(chosen, key, cfg);
+        return new Resolved(chosen, cfg);
     }
 
     static AuditKey readKey(CommandSpec spec, Path file, String option) {
