@@ -14,11 +14,13 @@ import dev.tlsrelay.upstream.UpstreamClient;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.security.GeneralSecurityException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,9 +62,11 @@ public final class Relay implements AutoCloseable {
                 + " before relying on this relay", s.key().key(), s.shown()));
         // The spool first: a second relay on the same spool must fail on that, before touching anything.
         Spool spool = config.deliveryMode() == RelayConfig.DeliveryMode.SPOOL ? Spool.open(config.spool().dir()) : null;
+        RelayConfig.Audit settings = config.audit();
         AuditLog audit;
         try {
-            audit = AuditLog.open(config.audit().file());
+            audit = AuditLog.open(settings.file(), new AuditLog.Options(settings.rotation(), settings.hmacKey(),
+                    settings.redactionKey(), Clock.systemUTC()));
         } catch (IOException e) {
             if (spool != null) {
                 spool.close();

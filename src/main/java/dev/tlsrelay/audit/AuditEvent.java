@@ -1,8 +1,11 @@
 package dev.tlsrelay.audit;
 
 import dev.tlsrelay.tls.TlsNegotiation;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /** The events of the audit log. Each becomes one JSON line; field names are stable. */
 public sealed interface AuditEvent {
@@ -24,33 +27,59 @@ public sealed interface AuditEvent {
     /**
      * {@code message.relayed} or {@code message.failed}: the fate of one message.
      *
-     * @param relayed      the upstream accepted it for at least one recipient
-     * @param rcptAccepted recipients the upstream accepted
-     * @param upstreamReply the upstream's final reply line, if it gave one
-     * @param reason       for a failure, what went wrong in plain words
-     * @param connectionReused the upstream connection had carried earlier messages (its TLS
-     *                     negotiation is audited with the session that opened it)
-     * @param upstreamTime from asking for an upstream connection to the upstream's final reply
+     * @param recipients       every RCPT the client gave, in order (accepted or not)
+     * @param rcptAccepted     recipients the upstream accepted
+     * @param relayed          the upstream accepted it for at least one recipient
+     * @param replyCode        the code of the relay's last reply to the client in this transaction (the
+     *                         answer to DATA, or the refusal that ended it); empty when the client got no
+     *                         final answer (and always in spool delivery, where the client was answered
+     *                         when the message was queued)
+     * @param upstreamReply    the upstream's final reply line, if it gave one
+     * @param reason           for a failure, what went wrong in plain words
+     * @param queueId          the spool id, for a message delivered from the spool
+     * @param tlsSession       the session whose {@code tls.handshake} secured the upstream connection
+     *                         used, when that is not this message's own session (a reused connection)
+     * @param connectionReused the upstream connection had carried earlier messages
+     * @param upstreamTime     from asking for an upstream connection to the upstream's final reply
      */
     record Message(
             Instant at,
             String session,
             String client,
             String mailFrom,
-            int rcptCount,
+            List<String> recipients,
             int rcptAccepted,
             long size,
             boolean relayed,
+            OptionalInt replyCode,
             Optional<String> upstreamReply,
             Optional<String> failure,
             Optional<String> reason,
             Optional<String> queueId,
+            Optional<String> tlsSession,
             boolean connectionReused,
-            Optional<java.time.Duration> upstreamTime) implements AuditEvent {}
+            Optional<Duration> upstreamTime) implements AuditEvent {
+
+        public Message {
+            recipients = List.copyOf(recipients);
+        }
+
+        /** A message sent over a connection of its own, outside the spool. */
+        public Message(Instant at, String session, String client, String mailFrom, List<String> recipients,
+                int rcptAccepted, long size, boolean relayed, OptionalInt replyCode, Optional<String> upstreamReply,
+                Optional<String> failure, Optional<String> reason) {
+            this(at, session, client, mailFrom, recipients, rcptAccepted, size, relayed, replyCode, upstreamReply,
+                    failure, reason, Optional.empty(), Optional.empty(), false, Optional.empty());
+        }
+    }
 
     /** {@code message.queued}: a message is safely in the spool and its client got 250. */
-    record Queued(Instant at, String session, String queueId, String client, String mailFrom, int rcptCount,
-            long size) implements AuditEvent {}
+    record Queued(Instant at, String session, String queueId, String client, String mailFrom,
+            List<String> recipients, long size) implements AuditEvent {
+        public Queued {
+            recipients = List.copyOf(recipients);
+        }
+    }
 
     /**
      * {@code message.deferred}: a delivery attempt from the spool failed temporarily.

@@ -9,9 +9,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "SMTP relay for legacy devices: plain SMTP in, verified TLS 1.2+ out, every negotiation audited.",
-        subcommands = {RunCommand.class, CheckConfigCommand.class, QueueCommand.class, HealthcheckCommand.class,
-                DemoCommand.class,
-                CatcherCommand.class,
+        subcommands = {RunCommand.class, CheckConfigCommand.class, QueueCommand.class, AuditCommand.class,
+                HealthcheckCommand.class, DemoCommand.class, CatcherCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 
@@ -31,7 +30,9 @@ public final class Main {
             SLF4JBridgeHandler.removeHandlersForRootLogger();
             SLF4JBridgeHandler.install();
         }
-        return new CommandLine(Main.class).setExitCodeExceptionMapper(e -> 1).execute(args);
+        return new CommandLine(Main.class)
+                .setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? EXIT_CONFIG : 1)
+                .execute(args);
     }
 
     static final class Version implements CommandLine.IVersionProvider {

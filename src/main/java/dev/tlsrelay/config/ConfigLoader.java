@@ -1,5 +1,7 @@
 package dev.tlsrelay.config;
 
+import dev.tlsrelay.audit.AuditKey;
+import dev.tlsrelay.audit.Rotation;
 import dev.tlsrelay.config.RelayConfig.Credentials;
 import dev.tlsrelay.config.RelayConfig.Origin;
 import dev.tlsrelay.config.RelayConfig.Secret;
@@ -100,7 +102,7 @@ public final class ConfigLoader {
                 v -> enumValue(RelayConfig.DeliveryMode.class, v.replace('-', '_')), "spool or pass-through");
         RelayConfig.Spool spool = spool();
         RelayConfig.Upstream upstream = upstream();
-        RelayConfig.Audit audit = new RelayConfig.Audit(Path.of(required(Key.AUDIT_FILE)));
+        RelayConfig.Audit audit = audit();
         RelayConfig.Admin admin = admin();
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
@@ -302,6 +304,65 @@ public final class ConfigLoader {
         return new RelayConfig.Route(host, port, mode);
     }
 
+    private RelayConfig.Audit audit() {
+        Path file = Path.of(required(Key.AUDIT_FILE));
+        long maxSize = parse(Key.AUDIT_ROTATE_MAX_SIZE, Units::parseSize, "a size such as 100MiB, or 0", 0L);
+        boolean daily = bool(Key.AUDIT_ROTATE_DAILY);
+        Integer maxFiles = parse(Key.AUDIT_ROTATE_MAX_FILES, Integer::parseInt, "a whole number, 0 to keep all", 0);
+        if (maxFiles != null && maxFiles < 0) {
+            problem(Key.AUDIT_ROTATE_MAX_FILES, String.valueOf(maxFiles), "a whole number, 0 to keep all");
+        }
+        if (maxFiles != null && maxFiles > 0 && maxSize == 0 && !daily) {
+            problems.add(Key.AUDIT_ROTATE_MAX_FILES.key() + " = " + maxFiles + " but the audit file is never rotated:"
+                    + " set " + Key.AUDIT_ROTATE_MAX_SIZE.key() + " or " + Key.AUDIT_ROTATE_DAILY.key());
+        }
+        Optional<AuditKey> hmacKey = auditKey(Key.AUDIT_HMAC_KEY_FILE);
+        boolean redact = bool(Key.AUDIT_REDACT_ADDRESSES);
+        Optional<AuditKey> redactionKey = auditKey(Key.AUDIT_REDACTION_KEY_FILE);
+        if (redact && redactionKey.isEmpty() && value(Key.AUDIT_REDACTION_KEY_FILE).isEmpty()) {
+            problems.add(Key.AUDIT_REDACT_ADDRESSES.key() + " = true needs " + Key.AUDIT_REDACTION_KEY_FILE.key()
+                    + ": create one with  openssl rand -base64 32 > /etc/tlsrelay/audit-redaction.key");
+        }
+        if (!redact && value(Key.AUDIT_REDACTION_KEY_FILE).isPresent()) {
+            warnings.add(Key.AUDIT_REDACTION_KEY_FILE.key() + " is set but " + Key.AUDIT_REDACT_ADDRESSES.key()
+                    + " = false: addresses are written in clear");
+        }
+        if (hmacKey.isPresent() && redactionKey.isPresent() && hmacKey.get().sameMaterial(redactionKey.get())) {
+            // Whoever searches redacted addresses holds the redaction key; with it they must not be able to
+            // rewrite the chain.
+            warnings.add(Key.AUDIT_HMAC_KEY_FILE.key() + " and " + Key.AUDIT_REDACTION_KEY_FILE.key() + " hold the"
+                    + " same key: anyone allowed to search addresses could also rewrite the audit chain; use two keys");
+        }
+        return new RelayConfig.Audit(file,
+                new Rotation(Math.max(0, maxSize), daily, maxFiles == null ? 0 : Math.max(0, maxFiles)),
+                hmacKey, redact ? redactionKey : Optional.empty());
+    }
+
+    private Optional<AuditKey> auditKey(Key key) {
+        Optional<String> file = value(key);
+        record(key);
+        if (file.isEmpty()) {
+            return Optional.empty();
+        }
+        warnIfOthersCanRead(key, Path.of(file.get()));
+        try {
+            return Optional.of(AuditKey.read(Path.of(file.get())));
+        } catch (IOException | IllegalArgumentException e) {
+            problem(key, file.get(), "a readable file whose first line is a base64 key of at least "
+                    + AuditKey.MIN_BYTES + " bytes (" + e.getMessage() + "); create one with  openssl rand -base64 32");
+            return Optional.empty();
+        }
+    }
+
+    private boolean bool(Key key) {
+        Boolean b = parse(key, v -> switch (v.toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException();
+        }, "true or false", false);
+        return b != null && b;
+    }
+
     private TlsPolicy tlsPolicy(Duration timeout) {
         TlsVersion min = parse(Key.UPSTREAM_TLS_MIN_VERSION, v -> TlsVersion.fromProtocolName(v).orElseThrow(),
                 "TLSv1.2 or TLSv1.3 (older versions are never used)");
@@ -365,7 +426,7 @@ public final class ConfigLoader {
         }
         String secret = null;
         if (passwordFile.isPresent()) {
-            warnIfOthersCanRead(Path.of(passwordFile.get()));
+            warnIfOthersCanRead(Key.UPSTREAM_AUTH_PASSWORD_FILE, Path.of(passwordFile.get()));
             try {
                 List<String> lines = Files.readAllLines(Path.of(passwordFile.get()), StandardCharsets.UTF_8);
                 if (lines.isEmpty() || lines.get(0).isEmpty()) {
@@ -389,11 +450,11 @@ public final class ConfigLoader {
         return secret == null ? Optional.empty() : Optional.of(new Credentials(user.get(), new Secret(secret)));
     }
 
-    private void warnIfOthersCanRead(Path file) {
+    private void warnIfOthersCanRead(Key key, Path file) {
         try {
             Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
             if (perms.contains(PosixFilePermission.OTHERS_READ)) {
-                warnings.add(Key.UPSTREAM_AUTH_PASSWORD_FILE.key() + " = " + file + " is readable by every user on"
+                warnings.add(key.key() + " = " + file + " is readable by every user on"
                         + " this machine: chmod o-r it");
             }
         } catch (IOException | UnsupportedOperationException e) {

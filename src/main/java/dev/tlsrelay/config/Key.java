@@ -66,7 +66,19 @@ public enum Key {
             "messages sent over one connection before it is replaced (1: no reuse)"),
     ADMIN_HOST("admin.host", "127.0.0.1", "address of the health and metrics endpoint"),
     ADMIN_PORT("admin.port", null, "port of GET /healthz and /metrics; empty: no endpoint"),
-    AUDIT_FILE("audit.file", "logs/tlsrelay-audit.jsonl", "JSON Lines audit of every TLS negotiation and message");
+
+    AUDIT_FILE("audit.file", "logs/tlsrelay-audit.jsonl", "JSON Lines audit of every TLS negotiation and message"),
+    AUDIT_ROTATE_MAX_SIZE("audit.rotate.max-size", "100MiB",
+            "the audit file is rotated before a line would take it past this size; 0: never by size"),
+    AUDIT_ROTATE_DAILY("audit.rotate.daily", "false", "true: also rotate at the first line after midnight UTC"),
+    AUDIT_ROTATE_MAX_FILES("audit.rotate.max-files", "0",
+            "rotated audit files kept; older ones are deleted, and the deletion is audited; 0: keep all"),
+    AUDIT_HMAC_KEY_FILE("audit.hmac-key-file", null,
+            "file whose first line is a base64 key (32+ bytes): the chain becomes HMAC-SHA256; empty: SHA-256"),
+    AUDIT_REDACT_ADDRESSES("audit.redact-addresses", "false",
+            "true: sender and recipient addresses are written as keyed hashes"),
+    AUDIT_REDACTION_KEY_FILE("audit.redaction-key-file", null,
+            "file whose first line is a base64 key (32+ bytes) for the address hashes; needed with redact-addresses");
 
     private final String key;
     private final String defaultValue;

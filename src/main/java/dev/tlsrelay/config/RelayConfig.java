@@ -1,5 +1,7 @@
 package dev.tlsrelay.config;
 
+import dev.tlsrelay.audit.AuditKey;
+import dev.tlsrelay.audit.Rotation;
 import dev.tlsrelay.tls.TlsMode;
 import dev.tlsrelay.tls.TlsPolicy;
 import java.net.InetAddress;
@@ -160,8 +162,14 @@ public record RelayConfig(
         }
     }
 
-    /** Where audit records go. */
-    public record Audit(Path file) {}
+    /**
+     * Where audit records go and how they are protected.
+     *
+     * @param file         the active audit file; rotated files sit next to it
+     * @param hmacKey      present: the chain is HMAC-SHA256 with this key, not bare SHA-256
+     * @param redactionKey present exactly when addresses are written as keyed hashes
+     */
+    public record Audit(Path file, Rotation rotation, Optional<AuditKey> hmacKey, Optional<AuditKey> redactionKey) {}
 
     /** The health and metrics endpoint, if enabled. */
     public record Admin(Optional<java.net.InetSocketAddress> address) {}

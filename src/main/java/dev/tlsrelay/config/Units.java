@@ -6,7 +6,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Parsing of sizes ({@code 25MiB}) and durations ({@code 60s}) in config values. Done once, here. */
-final class Units {
+public final class Units {
 
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kmg]i?b?|b)?", Pattern.CASE_INSENSITIVE);
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)", Pattern.CASE_INSENSITIVE);
@@ -14,7 +14,7 @@ final class Units {
     private Units() {}
 
     /** Bytes; suffixes k/KB/KiB, m/MB/MiB, g/GB/GiB all count in 1024s, as mail size limits usually do. */
-    static long parseSize(String text) {
+    public static long parseSize(String text) {
         Matcher m = SIZE.matcher(text.trim());
         if (!m.matches()) {
             throw new IllegalArgumentException("expected a size such as 25MiB, 512KiB or 1048576");
@@ -31,7 +31,7 @@ final class Units {
     }
 
     /** A duration such as {@code 500ms}, {@code 60s}, {@code 5m}, {@code 2h}, {@code 5d}. */
-    static Duration parseDuration(String text) {
+    public static Duration parseDuration(String text) {
         Matcher m = DURATION.matcher(text.trim());
         if (!m.matches()) {
             throw new IllegalArgumentException("expected a duration such as 60s, 5m, 500ms, 2h or 5d");

@@ -12,7 +12,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Instant;
 import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,7 +50,7 @@ public final class PassThroughDelivery implements Delivery {
         private final ClientSession client;
         private UpstreamConnection connection;
         private String sender = "";
-        private int recipients;
+        private final List<String> recipients = new ArrayList<>();
         private int accepted;
         private long size;
         /** Something worth recording happened: DATA, or a refusal or failure on the way. */
@@ -58,6 +61,8 @@ public final class PassThroughDelivery implements Delivery {
         private Optional<String> reason = Optional.empty();
         private long upstreamStart;
         private Optional<java.time.Duration> upstreamTime = Optional.empty();
+        /** The relay's last reply to the client, for the audit: it tells relayed, deferred and refused apart. */
+        private SmtpReply lastReply;
 
         PassThrough(ClientSession client) {
             this.client = client;
@@ -78,7 +83,7 @@ public final class PassThroughDelivery implements Delivery {
                     auditable = true;
                     reason = Optional.of("upstream refused sender: " + r.line());
                 }
-                return r;
+                return answer(r);
             } catch (UpstreamException e) {
                 return failed(e);
             }
@@ -86,9 +91,9 @@ public final class PassThroughDelivery implements Delivery {
 
         @Override
         public SmtpReply recipient(String rcpt) {
-            recipients++;
+            recipients.add(rcpt);
             if (connection == null) {
-                return new SmtpReply(503, "5.5.1 Need MAIL first");
+                return answer(new SmtpReply(503, "5.5.1 Need MAIL first"));
             }
             try {
                 SmtpReply r = connection.rcpt(rcpt);
@@ -99,7 +104,7 @@ public final class PassThroughDelivery implements Delivery {
                     reason = Optional.of("upstream refused recipient <" + rcpt + ">: " + r.line());
                     log.info("[{}] upstream refused recipient <{}>: {}", client.sessionId(), rcpt, r.line());
                 }
-                return r;
+                return answer(r);
             } catch (UpstreamException e) {
                 return failed(e);
             }
@@ -108,9 +113,10 @@ public final class PassThroughDelivery implements Delivery {
         @Override
         public SmtpReply data(InputStream body) throws IOException {
             auditable = true;
+            lastReply = null; // until DATA is answered, the client has no final answer
             if (connection == null || accepted == 0) {
                 drain(body);
-                return new SmtpReply(554, "5.5.1 No valid recipients");
+                return answer(new SmtpReply(554, "5.5.1 No valid recipients"));
             }
             OutputStream out;
             try {
@@ -134,6 +140,9 @@ public final class PassThroughDelivery implements Delivery {
                 } catch (IOException e) {
                     // The client is gone, or its body broke a rule: abandon the upstream DATA so no
                     // partial message is delivered.
+                    if (e instanceof BodyRejectedException rejected) {
+                        answer(rejected.reply());
+                    }
                     connection.abort();
                     reason = Optional.of("DATA from the client did not complete: " + e.getMessage());
                     auditable = true;
@@ -159,7 +168,7 @@ public final class PassThroughDelivery implements Delivery {
                 if (!relayed) {
                     reason = Optional.of("upstream refused the message");
                 }
-                return r;
+                return answer(r);
             } catch (UpstreamException e) {
                 return failed(e);
             }
@@ -169,7 +178,7 @@ public final class PassThroughDelivery implements Delivery {
             SmtpReply r = new SmtpReply(451, "4.4.2 Connection to the upstream server lost during DATA ("
                     + e.getMessage() + "); message not sent, try again later");
             reason = Optional.of(r.text());
-            return r;
+            return answer(r);
         }
 
         private SmtpReply failed(UpstreamException e) {
@@ -179,12 +188,18 @@ public final class PassThroughDelivery implements Delivery {
             if (connection != null) {
                 connection.abort();
             }
-            return e.clientReply();
+            return answer(e.clientReply());
+        }
+
+        private SmtpReply answer(SmtpReply r) {
+            lastReply = r;
+            return r;
         }
 
         @Override
         public void close() {
             boolean reused = connection != null && connection.reused();
+            Optional<String> tlsSession = reused ? Optional.of(connection.negotiatedBy()) : Optional.empty();
             if (connection != null) {
                 connection.close();
             }
@@ -192,8 +207,10 @@ public final class PassThroughDelivery implements Delivery {
                 return; // the client abandoned the transaction before anything was sent or refused
             }
             audit.write(new AuditEvent.Message(Instant.now(), client.sessionId(), client.clientAddress(), sender,
-                    recipients, accepted, size, relayed, upstreamReply, failure.map(FailureCode::auditName),
-                    relayed ? Optional.empty() : reason, Optional.empty(), reused, upstreamTime));
+                    recipients, accepted, size, relayed,
+                    lastReply == null ? OptionalInt.empty() : OptionalInt.of(lastReply.code()), upstreamReply,
+                    failure.map(FailureCode::auditName), relayed ? Optional.empty() : reason, Optional.empty(),
+                    tlsSession, reused, upstreamTime));
             if (relayed) {
                 log.info("[{}] relayed <{}> from {} to {} recipient(s), {} bytes: {}", client.sessionId(), sender,
                         client.clientAddress(), accepted, size, upstreamReply.orElse(""));

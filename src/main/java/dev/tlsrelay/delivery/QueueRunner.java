@@ -209,8 +209,9 @@ public final class QueueRunner implements AutoCloseable {
         Instant now = Instant.now();
         if (a.accepted > 0) {
             audit.write(new AuditEvent.Message(now, m.sessionId(), m.clientAddress(), m.sender(),
-                    m.recipients().size(), a.accepted, m.size(), true, a.finalReply, Optional.empty(),
-                    Optional.empty(), Optional.of(m.id()), a.connectionReused, Optional.of(took)));
+                    m.recipients().stream().map(Recipient::address).toList(), a.accepted, m.size(), true,
+                    java.util.OptionalInt.empty(), a.finalReply, Optional.empty(), Optional.empty(),
+                    Optional.of(m.id()), a.tlsSession, a.connectionReused, Optional.of(took)));
             log.info("[{}] relayed {} to {} recipient(s): {}", m.sessionId(), m.id(), a.accepted,
                     a.finalReply.orElse(""));
         }
@@ -267,7 +268,8 @@ public final class QueueRunner implements AutoCloseable {
             }
             w.write(dsn, 0, dsn.length);
             QueuedMessage b = w.commit(m.sessionId(), "127.0.0.1", "", List.of(m.sender()), Instant.now());
-            audit.write(new AuditEvent.Queued(Instant.now(), m.sessionId(), b.id(), "tlsrelay", "", 1, b.size()));
+            audit.write(new AuditEvent.Queued(Instant.now(), m.sessionId(), b.id(), "tlsrelay", "",
+                    List.of(m.sender()), b.size()));
             enqueue(b);
         } catch (IOException e) {
             log.error("[{}] cannot queue the bounce for {}: {}", m.sessionId(), m.id(), e.getMessage());
@@ -284,19 +286,22 @@ public final class QueueRunner implements AutoCloseable {
 
     /** What one attempt did to each recipient. */
     private record Attempt(List<Recipient> recipients, int accepted, Optional<String> finalReply,
-            Optional<String> error, Optional<FailureCode> failure, boolean connectionReused) {}
+            Optional<String> error, Optional<FailureCode> failure, boolean connectionReused,
+            Optional<String> tlsSession) {}
 
     private Attempt attempt(QueuedMessage m) {
         List<Recipient> rcpts = new ArrayList<>(m.recipients());
         List<Integer> accepted = new ArrayList<>();
         boolean reused = false;
+        Optional<String> tlsSession = Optional.empty();
         try (UpstreamConnection c = upstream.open(m.sessionId())) {
             reused = c.reused();
+            tlsSession = reused ? Optional.of(c.negotiatedBy()) : Optional.empty();
             SmtpReply mail = c.mailFrom(m.sender(), m.size(), !isAscii(m));
             if (!mail.isPositive()) {
                 applyToPending(rcpts, mail);
                 return new Attempt(rcpts, 0, Optional.empty(), Optional.of("sender refused: " + mail.line()),
-                        Optional.empty(), reused);
+                        Optional.empty(), reused, tlsSession);
             }
             for (int i = 0; i < rcpts.size(); i++) {
                 Recipient r = rcpts.get(i);
@@ -312,7 +317,7 @@ public final class QueueRunner implements AutoCloseable {
             }
             if (accepted.isEmpty()) {
                 return new Attempt(rcpts, 0, Optional.empty(), Optional.of("no recipient accepted"), Optional.empty(),
-                        reused);
+                        reused, tlsSession);
             }
             SmtpReply end = sendBody(c, m);
             for (int i : accepted) {
@@ -321,11 +326,12 @@ public final class QueueRunner implements AutoCloseable {
             }
             if (!end.isPositive()) {
                 return new Attempt(rcpts, 0, Optional.empty(), Optional.of("message refused: " + end.line()),
-                        Optional.empty(), reused);
+                        Optional.empty(), reused, tlsSession);
             }
             Optional<String> error = rcpts.stream().anyMatch(r -> r.state() == State.PENDING)
                     ? Optional.of("some recipients deferred") : Optional.empty();
-            return new Attempt(rcpts, accepted.size(), Optional.of(end.line()), error, Optional.empty(), reused);
+            return new Attempt(rcpts, accepted.size(), Optional.of(end.line()), error, Optional.empty(), reused,
+                    tlsSession);
         } catch (UpstreamException e) {
             SmtpReply r = e.clientReply();
             if (r.isPermanent()) {
@@ -333,7 +339,7 @@ public final class QueueRunner implements AutoCloseable {
                     rcpts.set(i, verdict(rcpts.get(i), r));
                 }
             }
-            return new Attempt(rcpts, 0, Optional.empty(), Optional.of(r.text()), e.tlsFailure(), reused);
+            return new Attempt(rcpts, 0, Optional.empty(), Optional.of(r.text()), e.tlsFailure(), reused, tlsSession);
         }
     }
 

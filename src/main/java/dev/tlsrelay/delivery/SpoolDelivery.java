@@ -118,7 +118,7 @@ public final class SpoolDelivery implements Delivery {
                     return new SmtpReply(451, "4.3.0 The relay cannot store the message; try again later");
                 }
                 audit.write(new AuditEvent.Queued(Instant.now(), client.sessionId(), m.id(), client.clientAddress(),
-                        sender, recipients.size(), m.size()));
+                        sender, recipients, m.size()));
                 log.info("[{}] queued {} from <{}> for {} recipient(s), {} bytes", client.sessionId(), m.id(), sender,
                         recipients.size(), m.size());
                 runner.enqueue(m);

@@ -1,6 +1,7 @@
 package dev.tlsrelay.inbound;
 
 import dev.tlsrelay.config.RelayConfig.BareNewline;
+import dev.tlsrelay.delivery.BodyRejectedException;
 import dev.tlsrelay.upstream.SmtpReply;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -18,7 +19,7 @@ import java.io.PushbackInputStream;
  *       beyond one read, so memory stays bounded whatever the client sends.</li>
  *   <li>SubEthaSMTP leaves a dot-stuffed first line ({@code ..x}) stuffed; it is unstuffed here.</li>
  * </ul>
- * A violation throws {@link DataRejectedException} from {@code read}.
+ * A violation throws {@link BodyRejectedException} from {@code read}.
  */
 final class DataGuard extends FilterInputStream {
 
@@ -109,7 +110,7 @@ final class DataGuard extends FilterInputStream {
             } else {
                 emit(c);
                 if (++lineLength > maxLineContent) {
-                    throw new DataRejectedException(new SmtpReply(500, "5.5.2 Line too long: more than "
+                    throw new BodyRejectedException(new SmtpReply(500, "5.5.2 Line too long: more than "
                             + (maxLineContent + 2) + " octets; wrap lines (RFC 5321) or raise listen.max-line-length"));
                 }
             }
@@ -132,16 +133,16 @@ final class DataGuard extends FilterInputStream {
         }
     }
 
-    private void bareLineEnding(String which) throws DataRejectedException {
+    private void bareLineEnding(String which) throws BodyRejectedException {
         if (policy == BareNewline.REJECT) {
-            throw new DataRejectedException(new SmtpReply(550, "5.6.0 Bare " + which + " in the message: lines must"
+            throw new BodyRejectedException(new SmtpReply(550, "5.6.0 Bare " + which + " in the message: lines must"
                     + " end with CRLF (an SMTP smuggling defence); message refused"));
         }
     }
 
-    private void emit(int c) throws DataRejectedException {
+    private void emit(int c) throws BodyRejectedException {
         if (++size > maxSize) {
-            throw new DataRejectedException(new SmtpReply(552, "5.3.4 Message too big: the limit is " + maxSize
+            throw new BodyRejectedException(new SmtpReply(552, "5.3.4 Message too big: the limit is " + maxSize
                     + " bytes"));
         }
         out[outLen++] = (byte) c;

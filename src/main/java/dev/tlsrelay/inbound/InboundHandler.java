@@ -1,6 +1,7 @@
 package dev.tlsrelay.inbound;
 
 import dev.tlsrelay.config.RelayConfig;
+import dev.tlsrelay.delivery.BodyRejectedException;
 import dev.tlsrelay.delivery.ClientSession;
 import dev.tlsrelay.delivery.Delivery;
 import dev.tlsrelay.delivery.Transaction;
@@ -77,7 +78,7 @@ final class InboundHandler implements MessageHandler {
         SmtpReply reply;
         try {
             reply = transaction.data(senders.body(guard));
-        } catch (DataRejectedException e) {
+        } catch (BodyRejectedException e) {
             // The delivery side has abandoned its copy. Read the client's body to its end so no
             // line of it is taken for a command, then refuse.
             body.transferTo(OutputStream.nullOutputStream());

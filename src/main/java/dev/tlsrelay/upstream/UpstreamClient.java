@@ -177,7 +177,7 @@ public final class UpstreamClient implements AutoCloseable {
             throw new UpstreamException(new SmtpReply(451, "4.7.0 The upstream server does not offer AUTH;"
                     + " message not sent, check upstream.host and upstream.auth.*"), Optional.empty(), null);
         }
-        return new UpstreamConnection(channel, connectionTls, negotiated.get(), pool);
+        return new UpstreamConnection(channel, connectionTls, negotiated.get(), sessionId, pool);
     }
 
     private void recordHandshake(String sessionId, TlsNegotiation n) {

@@ -19,14 +19,16 @@ public final class UpstreamConnection implements AutoCloseable {
     private final TlsClient.ConnectionTls tls;
     private final TlsNegotiation negotiation;
     private final ConnectionPool pool;
+    private final String negotiatedBy;
     private boolean broken;
     private boolean reused;
     private int messages;
     private long idleSince = System.nanoTime();
 
     UpstreamConnection(SmtpChannel channel, TlsClient.ConnectionTls tls, TlsNegotiation negotiation,
-            ConnectionPool pool) {
+            String negotiatedBy, ConnectionPool pool) {
         this.channel = channel;
+        this.negotiatedBy = negotiatedBy;
         this.tls = tls;
         this.negotiation = negotiation;
         this.pool = pool;
@@ -35,6 +37,11 @@ public final class UpstreamConnection implements AutoCloseable {
     /** How this connection's TLS was negotiated (when it was opened, for a reused one). */
     public TlsNegotiation negotiation() {
         return negotiation;
+    }
+
+    /** The session whose {@code tls.handshake} audit line records this connection's negotiation. */
+    public String negotiatedBy() {
+        return negotiatedBy;
     }
 
     /** Whether this connection already carried an earlier message (no new TLS negotiation). */

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tlsrelay.audit.AuditKey;
+import dev.tlsrelay.audit.Rotation;
 import dev.tlsrelay.tls.TlsMode;
 import dev.tlsrelay.tls.TlsVersion;
 import dev.tlsrelay.tls.VerifyMode;
@@ -42,6 +44,45 @@ class ConfigLoaderTest {
         assertEquals(VerifyMode.FULL, c.upstream().tls().verify());
         assertTrue(c.upstream().auth().isEmpty());
         assertTrue(c.warnings().isEmpty(), c.warnings().toString());
+    }
+
+    @Test
+    void auditSettingsAreCheckedTogether() throws Exception {
+        RelayConfig defaults = ConfigLoader.fromValues(minimal(), Map.of());
+        assertEquals(new Rotation(100L * 1024 * 1024, false, 0), defaults.audit().rotation());
+        assertTrue(defaults.audit().hmacKey().isEmpty() && defaults.audit().redactionKey().isEmpty());
+
+        Path chainKey = dir.resolve("chain.key");
+        Files.writeString(chainKey, "q1F0v7oH1t7yC9k2m9d3Xc8wzLr4b6N5u1pQe0sTa2Y=\n");
+        Map<String, String> m = minimal();
+        m.put("audit.rotate.max-size", "1MiB");
+        m.put("audit.rotate.daily", "true");
+        m.put("audit.rotate.max-files", "90");
+        m.put("audit.hmac-key-file", chainKey.toString());
+        m.put("audit.redact-addresses", "true");
+        m.put("audit.redaction-key-file", chainKey.toString());
+        RelayConfig c = ConfigLoader.fromValues(m, Map.of());
+        assertEquals(new Rotation(1024 * 1024, true, 90), c.audit().rotation());
+        assertEquals(AuditKey.read(chainKey).id(), c.audit().hmacKey().orElseThrow().id());
+        assertTrue(c.audit().redactionKey().isPresent());
+        assertTrue(c.warnings().stream().anyMatch(w -> w.contains("hold the same key")), c.warnings().toString());
+
+        Path shortKey = dir.resolve("short.key");
+        Files.writeString(shortKey, "c2hvcnQ=\n");
+        Map<String, String> bad = minimal();
+        bad.put("audit.rotate.daily", "sometimes");
+        bad.put("audit.rotate.max-size", "0");
+        bad.put("audit.rotate.max-files", "3");
+        bad.put("audit.hmac-key-file", shortKey.toString());
+        bad.put("audit.redact-addresses", "true");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(bad, Map.of()));
+        String all = String.join("\n", e.problems());
+        assertTrue(all.contains("audit.rotate.daily = sometimes: expected true or false"), all);
+        assertTrue(all.contains("audit.hmac-key-file = " + shortKey + ": expected a readable file whose first line is a"
+                + " base64 key of at least 32 bytes (the key has 5 bytes"), all);
+        assertTrue(all.contains("audit.redact-addresses = true needs audit.redaction-key-file"), all);
+        assertTrue(all.contains("audit.rotate.max-files = 3 but the audit file is never rotated"), all);
+        assertEquals(4, e.problems().size(), all);
     }
 
     @Test

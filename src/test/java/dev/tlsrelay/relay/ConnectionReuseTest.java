@@ -77,6 +77,12 @@ class ConnectionReuseTest {
             assertFalse(relayed.get(0).get("connection_reused").asBoolean());
             assertTrue(relayed.get(1).get("connection_reused").asBoolean());
             assertTrue(relayed.get(2).get("connection_reused").asBoolean());
+            String negotiatedIn = relay.audit("tls.handshake").get(0).get("session").asText();
+            assertEquals(negotiatedIn, relayed.get(2).get("tls_session").asText(),
+                    "a reused connection names the session whose handshake secured it");
+            // The audit review pairs each message with that handshake: nothing left without TLS.
+            assertEquals(0, dev.tlsrelay.audit.AuditSummary.summarize(List.of(relay.auditFile),
+                    dev.tlsrelay.audit.TimeWindow.ALL, java.time.Instant.now()).relayedWithoutTls());
         }
         assertTrue(upstream.awaitMessages(3, Duration.ofSeconds(10)));
     }

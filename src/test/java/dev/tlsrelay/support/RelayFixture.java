@@ -3,6 +3,7 @@ package dev.tlsrelay.support;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tlsrelay.Relay;
+import dev.tlsrelay.audit.AuditFiles;
 import dev.tlsrelay.config.ConfigLoader;
 import dev.tlsrelay.config.RelayConfig;
 import java.io.IOException;
@@ -49,11 +50,11 @@ public final class RelayFixture implements AutoCloseable {
         return relay.port();
     }
 
-    /** Every audit line so far, parsed. */
+    /** Every audit line so far, parsed: rotated files first, then the active one. */
     public List<JsonNode> audit() throws IOException {
         List<JsonNode> out = new ArrayList<>();
-        if (Files.exists(auditFile)) {
-            for (String line : Files.readAllLines(auditFile)) {
+        for (Path file : AuditFiles.discover(auditFile)) {
+            for (String line : Files.readAllLines(file)) {
                 if (!line.isBlank()) {
                     out.add(JSON.readTree(line));
                 }

@@ -17,10 +17,11 @@ public final class TlsRelayProcess implements AutoCloseable {
 
     private final Process process;
     private final List<String> output = new CopyOnWriteArrayList<>();
+    private final Thread reader;
 
     private TlsRelayProcess(Process process) {
         this.process = process;
-        Thread.ofVirtual().start(() -> {
+        this.reader = Thread.ofVirtual().start(() -> {
             try (BufferedReader r = new BufferedReader(
                     new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
@@ -52,7 +53,7 @@ public final class TlsRelayProcess implements AutoCloseable {
             process.destroyForcibly();
             throw new AssertionError("tlsrelay did not exit within " + timeout + "; output:\n" + output());
         }
-        Thread.sleep(100); // let the reader collect the last lines
+        reader.join(Duration.ofSeconds(10)); // the reader ends at end of output: every line is collected
         return process.exitValue();
     }
 
