@@ -1,5 +1,6 @@
 package dev.tlsrelay.cli;
 
+import java.io.PrintWriter;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -25,12 +26,21 @@ public final class Main {
 
     /** Runs the command line and returns the exit code (tests call this directly). */
     public static int execute(String... args) {
+        return execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the command line with its output and errors going to the given writers. */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
         // Bouncy Castle and Angus log through java.util.logging: route it to the one operational log.
         if (!SLF4JBridgeHandler.isInstalled()) {
             SLF4JBridgeHandler.removeHandlersForRootLogger();
             SLF4JBridgeHandler.install();
         }
-        return new CommandLine(Main.class).setExitCodeExceptionMapper(e -> 1).execute(args);
+        // Usage errors (picocli's own, and those a command raises after checking its options) are 2;
+        // anything else unexpected is 1.
+        return new CommandLine(Main.class).setOut(out).setErr(err)
+                .setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? EXIT_CONFIG : 1)
+                .execute(args);
     }
 
     static final class Version implements CommandLine.IVersionProvider {

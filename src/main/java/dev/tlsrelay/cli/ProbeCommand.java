@@ -94,6 +94,7 @@ final class ProbeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        ConsoleLog.toStandardError();
         PrintWriter out = spec.commandLine().getOut();
         if (dnsServer != null && domain == null) {
             throw usage("--dns-server goes with --domain");

@@ -43,6 +43,7 @@ final class SendTestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        ConsoleLog.toStandardError();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Optional<RelayConfig> loaded = config.load(err);

@@ -69,7 +69,7 @@ public final class ProbeOutput {
                     out.printf("      names      %s%n", String.join(", ", c.facts().subjectAltNames()));
                 }
                 out.printf("      valid      %s to %s (%s)%n", c.facts().notBefore(), c.facts().notAfter(),
-                        c.daysLeft() >= 0 ? c.daysLeft() + " days left" : "EXPIRED " + -c.daysLeft() + " days ago");
+                        c.daysLeft() >= 0 ? Verdicts.days(c.daysLeft()) + " left" : "EXPIRED " + Verdicts.days(-c.daysLeft()) + " ago");
                 out.printf("      key        %s, signed with %s%n", c.keyDescription(), c.signatureAlgorithm());
                 out.printf("      sha256     %s%n", c.facts().sha256());
                 out.printf("      pin        sha256/%s%n", c.facts().spkiSha256());
@@ -111,7 +111,9 @@ public final class ProbeOutput {
     private static String versionLine(VersionProbeResult v) {
         return switch (v.answer()) {
             case ACCEPTED -> "accepted" + v.cipher().map(c -> ", " + c).orElse("")
-                    + v.detail().map(d -> " (" + d + ")").orElse("");
+                    + v.identity().flatMap(ServerIdentity::decidingFailure)
+                            .map(f -> " (certificate refused: " + f.failure().orElseThrow().auditName() + ")")
+                            .or(() -> v.detail().map(d -> " (" + d + ")")).orElse("");
             case REFUSED -> "refused" + v.detail().map(d -> " (" + d + ")").orElse("");
             case NO_ANSWER -> "no answer" + v.detail().map(d -> " (" + d + ")").orElse("");
         };

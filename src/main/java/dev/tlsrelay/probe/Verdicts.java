@@ -188,7 +188,7 @@ final class Verdicts {
             FailureCode code = chain.failure().orElseThrow();
             Finding f = switch (code) {
                 case CERT_EXPIRED -> new Finding(full ? Finding.Severity.FAIL : Finding.Severity.WARN, "cert_expired",
-                        "certificate expired " + -leaf.daysLeft() + " days ago (" + day(leaf.facts().notAfter()) + ")"
+                        "certificate expired " + days(-leaf.daysLeft()) + " ago (" + day(leaf.facts().notAfter()) + ")"
                                 + (full ? "" : "; pin mode does not check dates"),
                         Optional.of("renew it on the server"));
                 case CERT_NOT_YET_VALID -> new Finding(full ? Finding.Severity.FAIL : Finding.Severity.WARN,
@@ -220,7 +220,7 @@ final class Verdicts {
         }
 
         if (leaf.daysLeft() >= 0 && leaf.daysLeft() <= EXPIRY_WARNING_DAYS && !chain.failed()) {
-            out.add(Finding.warn("cert_expires_soon", "certificate expires in " + leaf.daysLeft() + " days ("
+            out.add(Finding.warn("cert_expires_soon", "certificate expires in " + days(leaf.daysLeft()) + " ("
                     + day(leaf.facts().notAfter()) + ")", "renew it"));
         }
         if ("RSA".equals(leaf.keyType()) && leaf.keyBits() > 0 && leaf.keyBits() < 2048) {
@@ -277,6 +277,10 @@ final class Verdicts {
                 .map(n -> n.replaceFirst("^(DNS|IP):", "")).toList();
         return names.isEmpty() ? "it names no host: its subject is " + leaf.facts().subject()
                 : String.join(", ", names);
+    }
+
+    static String days(long n) {
+        return n == 1 ? "1 day" : n + " days";
     }
 
     private static String day(Instant t) {
