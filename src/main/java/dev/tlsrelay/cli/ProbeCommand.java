@@ -207,7 +207,7 @@ final class ProbeCommand implements Callable<Integer> {
             default -> throw usage("--security " + security + ": use starttls, implicit or auto");
         }
         int p = port.orElse(mode.defaultPort());
-        return new ProbeRequest(host, p, mode, reason, policy, Optional.empty(), helo, p != 25);
+        return new ProbeRequest(host, p, mode, reason, policy, Optional.empty(), helo, p != 25, Optional.empty());
     }
 
     private TlsPolicy policy() {

@@ -114,7 +114,7 @@ public final class DomainProbe {
         }
         InetAddress address = addresses.values().get(0);
         ProbeRequest request = new ProbeRequest(m.host(), smtpPort, TlsMode.STARTTLS, "MX " + m.preference()
-                + " of " + domain, policy, Optional.of(address), helo, false);
+                + " of " + domain, policy, Optional.of(address), helo, false, Optional.of(domain));
         try {
             ProbeReport report = new ServerProbe(request).run();
             return new DomainReport.MxHost(m.host(), m.preference(), Optional.of(address.getHostAddress()),

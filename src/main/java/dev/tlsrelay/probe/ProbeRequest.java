@@ -17,6 +17,8 @@ import java.util.Optional;
  * @param heloName   the name given in EHLO
  * @param expectAuth whether the server is expected to offer AUTH after TLS (a submission port,
  *                   not an MX on port 25)
+ * @param mxOf       the mail domain whose MX record named this host, if that is where the name came
+ *                   from: then the fix for a wrong name is a new certificate, not another name
  */
 public record ProbeRequest(
         String host,
@@ -26,7 +28,8 @@ public record ProbeRequest(
         TlsPolicy policy,
         Optional<InetAddress> address,
         String heloName,
-        boolean expectAuth) {
+        boolean expectAuth,
+        Optional<String> mxOf) {
 
     public ProbeRequest {
         if (port < 1 || port > 65535) {

@@ -74,7 +74,7 @@ public final class SendTest {
         RelayConfig.Upstream u = config.upstream();
         ProbeRequest request = new ProbeRequest(u.host(), u.port(), u.security(), "upstream.security = "
                 + u.security().configName(), u.tls(), Optional.empty(), config.listen().hostname(),
-                u.auth().isPresent());
+                u.auth().isPresent(), Optional.empty());
         ProbeReport probe = new ServerProbe(request).run();
 
         String sessionId = "send-test-" + randomId();

@@ -204,7 +204,10 @@ final class Verdicts {
         ServerIdentity.Check name = id.hostName();
         if (name.failed() && full) {
             out.add(Finding.fail("hostname_mismatch", "certificate name does not match " + req().host(),
-                    "use the host name the certificate was issued for (" + namesOn(leaf) + ")"));
+                    req().mxOf().isPresent()
+                            ? "give the server a certificate that names " + req().host() + ", the name in the MX"
+                                    + " record of " + req().mxOf().get() + " (it names " + namesOn(leaf) + ")"
+                            : "use the host name the certificate was issued for (" + namesOn(leaf) + ")"));
         } else if (name.passed() && full) {
             out.add(Finding.ok("hostname_ok", "certificate names " + req().host()));
         }
