@@ -203,7 +203,8 @@ public final class ServerProbe {
         } catch (IOException e) {
             return noAnswer(version, start, "cannot connect: " + describeConnectFailure(e));
         }
-        try (Watchdog watchdog = new Watchdog(socket, timeout.multipliedBy(CONNECTION_BUDGET))) {
+        Watchdog watchdog = new Watchdog(socket, timeout.multipliedBy(CONNECTION_BUDGET));
+        try {
             if (request.mode() == TlsMode.STARTTLS) {
                 try {
                     SmtpConversation smtp = new SmtpConversation(socket.getInputStream(), socket.getOutputStream());
@@ -217,11 +218,19 @@ public final class ServerProbe {
                     }
                 } catch (IOException e) {
                     closeQuietly(socket);
-                    return noAnswer(version, start, "the SMTP dialogue before TLS failed: " + TlsClient.describe(e));
+                    return noAnswer(version, start, watchdog.fired() ? budgetSpent()
+                            : "the SMTP dialogue before TLS failed: " + TlsClient.describe(e));
                 }
             }
-            return versionProbe.offer(socket, request.host(), version);
+            VersionProbeResult result = versionProbe.offer(socket, request.host(), version);
+            return watchdog.fired() && !result.accepted() ? noAnswer(version, start, budgetSpent()) : result;
+        } finally {
+            watchdog.close();
         }
+    }
+
+    private String budgetSpent() {
+        return "no complete answer within " + seconds(timeout.multipliedBy(CONNECTION_BUDGET));
     }
 
     private Socket connect() throws IOException {

@@ -61,7 +61,7 @@ class DomainProbeTest {
                 port = s.getLocalPort();
             }
             try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.2"))) {
-                return port;
+                return s.getLocalPort();
             } catch (java.io.IOException taken) {
                 // try another
             }

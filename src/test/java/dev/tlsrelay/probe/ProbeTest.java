@@ -172,6 +172,25 @@ class ProbeTest {
     }
 
     @Test
+    void serverWithNoneOfTheRelaysCipherSuitesIsNamedWithTheSuiteItPicks() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start(Script.startTls(new Tls.CbcOnlyTls12(pki.good())))) {
+            String target = "127.0.0.1:" + server.port();
+
+            Cli text = Cli.run("probe", target, "--ca-file", ca());
+
+            assertEquals(1, text.exit(), text.toString());
+            assertTrue(text.out().matches("(?s).*\\n  FAIL  the TLS handshake failed with the relay's cipher suites \\([^\\n]*"
+                    + "\\); offered everything, the server picks TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: enable ECDHE"
+                    + " with AES-GCM or ChaCha20-Poly1305 on the server, or add a suite it supports to"
+                    + " upstream.tls.cipher-suites\\n.*"), text.out());
+            JsonNode json = Cli.json("probe", target, "--ca-file", ca());
+            assertEquals(List.of(false, false, true, false), accepted(json));
+            assertEquals("handshake_failed", json.path("tls").path("failure").asText());
+            assertEquals("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", json.path("versions").get(2).path("cipher").asText());
+        }
+    }
+
+    @Test
     void nothingListeningIsAConnectFailure() throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {

@@ -24,6 +24,9 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.tls.Certificate;
 import org.bouncycastle.tls.CipherSuite;
 import org.bouncycastle.tls.DefaultTlsServer;
+import org.bouncycastle.tls.HashAlgorithm;
+import org.bouncycastle.tls.SignatureAlgorithm;
+import org.bouncycastle.tls.SignatureAndHashAlgorithm;
 import org.bouncycastle.tls.ProtocolVersion;
 import org.bouncycastle.tls.TlsCredentials;
 import org.bouncycastle.tls.TlsServerProtocol;
@@ -37,7 +40,7 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
  * A small SMTP server whose every trait is chosen by the test: STARTTLS advertised or not, implicit
  * TLS, AUTH before and after TLS, a server that hangs after its greeting, and TLS either from the
  * JDK-side {@link TlsServer} (TLS 1.2+) or from Bouncy Castle's low-level server speaking only
- * TLS 1.0 and 1.1, which no JSSE server in this process can. Accepts MAIL/RCPT/DATA and keeps
+ * TLS 1.0 and 1.1 (which no JSSE server in this process can), or TLS 1.2 with CBC suites only. Accepts MAIL/RCPT/DATA and keeps
  * nothing. Listens on loopback; every read is bounded.
  */
 public final class ScriptedSmtpServer implements AutoCloseable {
@@ -52,6 +55,12 @@ public final class ScriptedSmtpServer implements AutoCloseable {
 
         /** Bouncy Castle's low-level server, TLS 1.0 and 1.1 only, CBC suites. */
         record LegacyOnly(HeldCertificate identity) implements Tls {}
+
+        /**
+         * Bouncy Castle's low-level server, TLS 1.2 only, CBC suites only (no AEAD): the version the
+         * relay wants, but none of its suites, like an old appliance.
+         */
+        record CbcOnlyTls12(HeldCertificate identity) implements Tls {}
     }
 
     /** What the server does. */
@@ -223,7 +232,12 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             }
             case Tls.LegacyOnly l -> {
                 TlsServerProtocol protocol = new TlsServerProtocol(plain.getInputStream(), plain.getOutputStream());
-                protocol.accept(new LegacyServer(l.identity()));
+                protocol.accept(new LegacyServer(l.identity(), ProtocolVersion.TLSv11.downTo(ProtocolVersion.TLSv10)));
+                yield new Streams(protocol.getInputStream(), protocol.getOutputStream(), true);
+            }
+            case Tls.CbcOnlyTls12 c -> {
+                TlsServerProtocol protocol = new TlsServerProtocol(plain.getInputStream(), plain.getOutputStream());
+                protocol.accept(new LegacyServer(c.identity(), ProtocolVersion.TLSv12.only()));
                 yield new Streams(protocol.getInputStream(), protocol.getOutputStream(), true);
             }
         };
@@ -273,25 +287,28 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     }
 
     /**
-     * Bouncy Castle's low-level TLS server limited to TLS 1.0 and 1.1: it reads no security
-     * property, so it can speak what every JSSE context in this JVM refuses.
+     * Bouncy Castle's low-level TLS server with chosen versions and CBC suites only: it reads no
+     * security property, so it can speak TLS 1.0 and 1.1, which every JSSE context in this JVM refuses.
      */
     private static final class LegacyServer extends DefaultTlsServer {
         private final HeldCertificate identity;
+        private final ProtocolVersion[] versions;
 
-        LegacyServer(HeldCertificate identity) {
+        LegacyServer(HeldCertificate identity, ProtocolVersion[] versions) {
             super(new JcaTlsCryptoProvider().setProvider(new BouncyCastleProvider()).create(new SecureRandom()));
             this.identity = identity;
+            this.versions = versions;
         }
 
         @Override
         protected ProtocolVersion[] getSupportedVersions() {
-            return ProtocolVersion.TLSv11.downTo(ProtocolVersion.TLSv10);
+            return versions;
         }
 
         @Override
         protected int[] getSupportedCipherSuites() {
             return new int[] {
+                CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
                 CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
                 CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
             };
@@ -310,9 +327,11 @@ public final class ScriptedSmtpServer implements AutoCloseable {
                 for (int i = 0; i < chain.length; i++) {
                     certs[i] = getCrypto().createCertificate(chain[i].getEncoded());
                 }
-                // TLS 1.0/1.1 sign with the version's fixed hash: no signature-and-hash algorithm.
+                // TLS 1.0/1.1 sign with the version's fixed hash; TLS 1.2 names it (ECDSA P-256 with SHA-256).
+                SignatureAndHashAlgorithm sigAndHash = ProtocolVersion.TLSv12.equals(context.getServerVersion())
+                        ? SignatureAndHashAlgorithm.getInstance(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa) : null;
                 return new JcaDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), (JcaTlsCrypto) getCrypto(),
-                        identity.keyPair().getPrivate(), new Certificate(certs), null);
+                        identity.keyPair().getPrivate(), new Certificate(certs), sigAndHash);
             } catch (java.security.cert.CertificateEncodingException e) {
                 throw new IOException(e);
             }
