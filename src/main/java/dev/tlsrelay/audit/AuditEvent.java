@@ -40,5 +40,23 @@ public sealed interface AuditEvent {
             boolean relayed,
             Optional<String> upstreamReply,
             Optional<String> failure,
-            Optional<String> reason) implements AuditEvent {}
+            Optional<String> reason,
+            Optional<String> queueId) implements AuditEvent {}
+
+    /** {@code message.queued}: a message is safely in the spool and its client got 250. */
+    record Queued(Instant at, String session, String queueId, String client, String mailFrom, int rcptCount,
+            long size) implements AuditEvent {}
+
+    /**
+     * {@code message.deferred}: a delivery attempt from the spool failed temporarily.
+     *
+     * @param attempt     the attempt that failed (1 = first)
+     * @param nextAttempt when the next one is due
+     */
+    record Deferred(Instant at, String session, String queueId, int attempt, Instant nextAttempt, String reason,
+            Optional<String> failure) implements AuditEvent {}
+
+    /** {@code message.dead}: the relay gave up on a message (5xx or too old); it is in {@code spool.dir/dead/}. */
+    record Dead(Instant at, String session, String queueId, int attempts, String reason, int rcptFailed,
+            boolean bounced) implements AuditEvent {}
 }

@@ -87,6 +87,9 @@ public final class AuditLog implements AutoCloseable {
         ObjectNode line = switch (event) {
             case AuditEvent.Handshake h -> handshake(h);
             case AuditEvent.Message m -> message(m);
+            case AuditEvent.Queued q -> queued(q);
+            case AuditEvent.Deferred d -> deferred(d);
+            case AuditEvent.Dead d -> dead(d);
         };
         try {
             logger.info(JSON.writeValueAsString(line));
@@ -145,6 +148,45 @@ public final class AuditLog implements AutoCloseable {
         putIfPresent(o, "upstream_reply", m.upstreamReply());
         putIfPresent(o, "failure", m.failure());
         putIfPresent(o, "reason", m.reason());
+        putIfPresent(o, "queue_id", m.queueId());
+        return o;
+    }
+
+    private static ObjectNode queued(AuditEvent.Queued q) {
+        ObjectNode o = start(q, "message.queued");
+        o.put("queue_id", q.queueId());
+        o.put("client", q.client());
+        o.put("mail_from", q.mailFrom());
+        o.put("rcpt_count", q.rcptCount());
+        o.put("size", q.size());
+        return o;
+    }
+
+    private static ObjectNode deferred(AuditEvent.Deferred d) {
+        ObjectNode o = start(d, "message.deferred");
+        o.put("queue_id", d.queueId());
+        o.put("attempt", d.attempt());
+        o.put("next_attempt", d.nextAttempt().toString());
+        o.put("reason", d.reason());
+        putIfPresent(o, "failure", d.failure());
+        return o;
+    }
+
+    private static ObjectNode dead(AuditEvent.Dead d) {
+        ObjectNode o = start(d, "message.dead");
+        o.put("queue_id", d.queueId());
+        o.put("attempts", d.attempts());
+        o.put("reason", d.reason());
+        o.put("rcpt_failed", d.rcptFailed());
+        o.put("bounced", d.bounced());
+        return o;
+    }
+
+    private static ObjectNode start(AuditEvent e, String name) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("ts", e.at().toString());
+        o.put("event", name);
+        o.put("session", e.session());
         return o;
     }
 

@@ -31,8 +31,9 @@ final class SendTestCommand implements Callable<Integer> {
     String to;
 
     @Option(names = "--from", paramLabel = "ADDRESS",
-            description = "the sender (default: upstream.auth.username when it is an address; providers often"
-                    + " require the sender to be the account that logs in)")
+            description = "the sender (default: relay.rewrite-from, else upstream.auth.username when it is an"
+                    + " address; providers often require the sender to be the account that logs in). As with"
+                    + " `run`, relay.rewrite-from replaces it when set.")
     String from;
 
     @Option(names = "--json", description = "print one JSON object instead of text")
@@ -53,9 +54,11 @@ final class SendTestCommand implements Callable<Integer> {
         RelayConfig cfg = loaded.get();
         String recipient = address("--to", to);
         String sender = from != null ? address("--from", from)
-                : cfg.upstream().auth().map(RelayConfig.Credentials::username).filter(SendTestCommand::isAddress)
-                        .orElseThrow(() -> usage("give --from ADDRESS (upstream.auth.username is not an address to"
-                                + " send from)"));
+                : cfg.senders().rewriteFrom()
+                        .or(() -> cfg.upstream().auth().map(RelayConfig.Credentials::username)
+                                .filter(SendTestCommand::isAddress))
+                        .orElseThrow(() -> usage("give --from ADDRESS (neither relay.rewrite-from nor"
+                                + " upstream.auth.username is an address to send from)"));
         SendTest.Outcome outcome;
         try {
             outcome = SendTest.run(cfg, sender, recipient);

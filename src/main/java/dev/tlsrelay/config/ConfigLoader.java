@@ -95,12 +95,16 @@ public final class ConfigLoader {
             }
         }
         RelayConfig.Listen listen = listen();
+        RelayConfig.SenderPolicy senders = senders();
+        RelayConfig.DeliveryMode mode = parse(Key.DELIVERY_MODE,
+                v -> enumValue(RelayConfig.DeliveryMode.class, v.replace('-', '_')), "spool or pass-through");
+        RelayConfig.Spool spool = spool();
         RelayConfig.Upstream upstream = upstream();
         RelayConfig.Audit audit = new RelayConfig.Audit(Path.of(required(Key.AUDIT_FILE)));
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new RelayConfig(listen, upstream, audit, settings, warnings);
+        return new RelayConfig(listen, senders, mode, spool, upstream, audit, settings, warnings);
     }
 
     private RelayConfig.Listen listen() {
@@ -124,7 +128,41 @@ public final class ConfigLoader {
                 positiveInt(Key.LISTEN_MAX_RECIPIENTS),
                 positiveInt(Key.LISTEN_MAX_CONNECTIONS),
                 duration(Key.LISTEN_TIMEOUT),
-                duration(Key.LISTEN_DRAIN_TIMEOUT));
+                duration(Key.LISTEN_DRAIN_TIMEOUT),
+                abuse());
+    }
+
+    private RelayConfig.Abuse abuse() {
+        int maxLine = positiveInt(Key.LISTEN_MAX_LINE_LENGTH);
+        if (maxLine > 0 && maxLine < 80) {
+            problem(Key.LISTEN_MAX_LINE_LENGTH, String.valueOf(maxLine), "at least 80 (RFC 5321 requires 1000)");
+        }
+        RelayConfig.BareNewline bare = parse(Key.LISTEN_BARE_NEWLINE,
+                v -> enumValue(RelayConfig.BareNewline.class, v), "reject or normalize");
+        return new RelayConfig.Abuse(bare, maxLine, positiveInt(Key.LISTEN_MAX_COMMANDS),
+                positiveInt(Key.LISTEN_MAX_ERRORS), positiveInt(Key.LISTEN_MAX_CONNECTIONS_PER_IP),
+                positiveInt(Key.LISTEN_RATE_PER_IP), duration(Key.LISTEN_MAX_SESSION_DURATION));
+    }
+
+    private RelayConfig.SenderPolicy senders() {
+        List<String> allowed = value(Key.RELAY_ALLOWED_SENDERS).map(ConfigLoader::commaList).orElse(List.of());
+        record(Key.RELAY_ALLOWED_SENDERS);
+        for (String a : allowed) {
+            if (!a.matches("[^@\\s<>]*@?[A-Za-z0-9.-]+\\.[A-Za-z0-9-]+") || a.startsWith("@")) {
+                problem(Key.RELAY_ALLOWED_SENDERS, a, "addresses (scanner@corp.test) or domains (corp.test)");
+            }
+        }
+        Optional<String> rewrite = value(Key.RELAY_REWRITE_FROM);
+        record(Key.RELAY_REWRITE_FROM);
+        if (rewrite.isPresent() && !rewrite.get().matches("[^@\\s<>]+@[A-Za-z0-9.-]+")) {
+            problem(Key.RELAY_REWRITE_FROM, rewrite.get(), "one address such as scanner@corp.test");
+        }
+        Boolean header = parse(Key.RELAY_REWRITE_HEADER_FROM, ConfigLoader::bool, "true or false");
+        if (Boolean.TRUE.equals(header) && rewrite.isEmpty()) {
+            problems.add(Key.RELAY_REWRITE_HEADER_FROM.key() + " = true needs " + Key.RELAY_REWRITE_FROM.key()
+                    + ": set the address to rewrite to");
+        }
+        return new RelayConfig.SenderPolicy(allowed, rewrite, Boolean.TRUE.equals(header));
     }
 
     /** An open relay is refused outright; anything reachable beyond this machine is warned about. */
@@ -144,19 +182,106 @@ public final class ConfigLoader {
         }
     }
 
+    private RelayConfig.Spool spool() {
+        Duration initial = duration(Key.SPOOL_RETRY_INITIAL);
+        Duration max = duration(Key.SPOOL_RETRY_MAX_INTERVAL);
+        if (initial != null && max != null && max.compareTo(initial) < 0) {
+            problem(Key.SPOOL_RETRY_MAX_INTERVAL, effective(Key.SPOOL_RETRY_MAX_INTERVAL).orElse(""),
+                    "at least " + Key.SPOOL_RETRY_INITIAL.key() + " (" + effective(Key.SPOOL_RETRY_INITIAL).orElse("")
+                            + ")");
+        }
+        Boolean bounce = parse(Key.SPOOL_BOUNCE, ConfigLoader::bool, "true or false");
+        return new RelayConfig.Spool(
+                Path.of(required(Key.SPOOL_DIR)),
+                positiveInt(Key.SPOOL_WORKERS),
+                initial,
+                max,
+                duration(Key.SPOOL_MAX_AGE),
+                Boolean.TRUE.equals(bounce),
+                positiveInt(Key.SPOOL_MAX_MESSAGES),
+                parse(Key.SPOOL_MIN_FREE_SPACE, Units::parseSize, "a size such as 100MiB", 0L));
+    }
+
     private RelayConfig.Upstream upstream() {
-        String host = hostname(Key.UPSTREAM_HOST);
         TlsMode security = parse(Key.UPSTREAM_SECURITY, v -> enumValue(TlsMode.class, v),
                 "starttls or implicit (there is no plaintext mode)");
+        List<RelayConfig.Route> routes = routes(security);
+        Duration timeout = duration(Key.UPSTREAM_TIMEOUT);
+        TlsPolicy tls = tlsPolicy(timeout);
+        Optional<Credentials> auth = credentials();
+        return new RelayConfig.Upstream(routes, tls, auth, timeout);
+    }
+
+    /** {@code upstream.host} (+ port, security) or {@code upstream.hosts}: exactly one of the two. */
+    private List<RelayConfig.Route> routes(TlsMode security) {
+        Optional<String> hosts = value(Key.UPSTREAM_HOSTS);
+        record(Key.UPSTREAM_HOSTS);
+        if (hosts.isPresent()) {
+            if (value(Key.UPSTREAM_HOST).isPresent() || value(Key.UPSTREAM_PORT).isPresent()) {
+                problems.add(Key.UPSTREAM_HOSTS.key() + " and " + Key.UPSTREAM_HOST.key() + "/"
+                        + Key.UPSTREAM_PORT.key() + " are both set: keep one way of naming the smarthost");
+                return List.of();
+            }
+            record(Key.UPSTREAM_HOST);
+            record(Key.UPSTREAM_PORT);
+            List<RelayConfig.Route> out = parse(Key.UPSTREAM_HOSTS,
+                    v -> commaList(v).stream().map(e -> route(e, security)).toList(),
+                    "HOST[:PORT][/starttls|/implicit], comma-separated", List.of());
+            if (out.isEmpty() && problems.isEmpty()) {
+                problem(Key.UPSTREAM_HOSTS, hosts.get(), "at least one smarthost");
+            }
+            return out;
+        }
+        String host = hostname(Key.UPSTREAM_HOST);
         int port = value(Key.UPSTREAM_PORT).isPresent() ? port(Key.UPSTREAM_PORT, false)
                 : security == null ? 0 : security.defaultPort();
         if (value(Key.UPSTREAM_PORT).isEmpty() && security != null) {
             overrideShown(Key.UPSTREAM_PORT, String.valueOf(port), Origin.DEFAULT);
         }
-        Duration timeout = duration(Key.UPSTREAM_TIMEOUT);
-        TlsPolicy tls = tlsPolicy(timeout);
-        Optional<Credentials> auth = credentials();
-        return new RelayConfig.Upstream(host, port, security, tls, auth, timeout);
+        if (host == null || security == null) {
+            return List.of();
+        }
+        return List.of(new RelayConfig.Route(host, port, security));
+    }
+
+    /**
+     * One {@code upstream.hosts} entry. Without a mode suffix, port 465 means implicit TLS (that is
+     * what the port is for) and any other port uses {@code upstream.security}.
+     */
+    private static RelayConfig.Route route(String entry, TlsMode defaultSecurity) {
+        String e = entry;
+        TlsMode mode = null;
+        int slash = e.lastIndexOf('/');
+        if (slash >= 0) {
+            mode = enumValue(TlsMode.class, e.substring(slash + 1));
+            e = e.substring(0, slash);
+        }
+        String host = e;
+        int port = 0;
+        int colon = e.lastIndexOf(':');
+        if (colon > 0 && !e.endsWith("]") && e.indexOf(':') == colon) {
+            host = e.substring(0, colon);
+            port = Integer.parseInt(e.substring(colon + 1));
+        } else if (e.startsWith("[") && e.contains("]:")) {
+            host = e.substring(0, e.indexOf("]:") + 1);
+            port = Integer.parseInt(e.substring(e.indexOf("]:") + 2));
+        }
+        if (!host.matches("[A-Za-z0-9._:\\[\\]-]+")) {
+            throw new IllegalArgumentException("bad host in " + entry);
+        }
+        if (mode == null) {
+            mode = port == 465 ? TlsMode.IMPLICIT : defaultSecurity;
+        }
+        if (mode == null) {
+            throw new IllegalArgumentException("no mode for " + entry);
+        }
+        if (port == 0) {
+            port = mode.defaultPort();
+        }
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("bad port in " + entry);
+        }
+        return new RelayConfig.Route(host, port, mode);
     }
 
     private TlsPolicy tlsPolicy(Duration timeout) {
@@ -309,8 +434,9 @@ public final class ConfigLoader {
     private String required(Key key) {
         Optional<String> v = effective(key);
         if (v.isEmpty()) {
-            problems.add(key.key() + " is required (" + key.description() + "); set it in the config file or "
-                    + key.environmentVariable());
+            String alternative = key == Key.UPSTREAM_HOST ? " (or " + Key.UPSTREAM_HOSTS.key() + ")" : "";
+            problems.add(key.key() + alternative + " is required (" + key.description() + "); set it in the config"
+                    + " file or " + key.environmentVariable());
             return "";
         }
         return v.get();
@@ -331,7 +457,8 @@ public final class ConfigLoader {
         try {
             return parser.apply(v.get());
         } catch (RuntimeException e) {
-            String why = e.getMessage() == null || e instanceof java.util.NoSuchElementException ? ""
+            String why = e.getMessage() == null || e instanceof java.util.NoSuchElementException
+                    || e instanceof NumberFormatException ? ""
                     : " (" + e.getMessage() + ")";
             problem(key, v.get(), expected + why);
             return whenUnset;
@@ -389,6 +516,14 @@ public final class ConfigLoader {
         }
     }
 
+    private static Boolean bool(String v) {
+        return switch (v.toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "on" -> Boolean.TRUE;
+            case "false", "no", "off" -> Boolean.FALSE;
+            default -> throw new IllegalArgumentException("not a boolean");
+        };
+    }
+
     private static List<Cidr> cidrs(String v) {
         List<Cidr> out = commaList(v).stream().map(Cidr::parse).toList();
         if (out.isEmpty()) {
@@ -402,7 +537,11 @@ public final class ConfigLoader {
     }
 
     private static <E extends Enum<E>> E enumValue(Class<E> type, String v) {
-        return Enum.valueOf(type, v.trim().toUpperCase(Locale.ROOT));
+        try {
+            return Enum.valueOf(type, v.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(); // the caller's "expected ..." says it all
+        }
     }
 
     private static String suggestion(String unknown) {

@@ -17,6 +17,9 @@ import java.util.Optional;
  */
 public record RelayConfig(
         Listen listen,
+        SenderPolicy senders,
+        DeliveryMode deliveryMode,
+        Spool spool,
         Upstream upstream,
         Audit audit,
         List<Setting> settings,
@@ -37,27 +40,104 @@ public record RelayConfig(
             int maxRecipients,
             int maxConnections,
             Duration timeout,
-            Duration drainTimeout) {
+            Duration drainTimeout,
+            Abuse abuse) {
 
         public Listen {
             allowedNetworks = List.copyOf(allowedNetworks);
         }
+    }
 
-        /** The same listener on another port (the demo and tests use this). */
-        public Listen withPort(int newPort) {
-            return new Listen(host, newPort, hostname, allowedNetworks, maxMessageSize, maxRecipients,
-                    maxConnections, timeout, drainTimeout);
+    /**
+     * Limits that keep a listener serving under garbage, floods and slow clients.
+     *
+     * @param ratePerIp new connections per minute from one address
+     */
+    public record Abuse(
+            BareNewline bareNewline,
+            int maxLineLength,
+            int maxCommands,
+            int maxErrors,
+            int maxConnectionsPerIp,
+            int ratePerIp,
+            Duration maxSessionDuration) {}
+
+    /** What happens to a bare CR or LF in a message body. Neither ever reaches the upstream as such. */
+    public enum BareNewline {
+        /** Refuse the message with 550 5.6.0. */
+        REJECT,
+        /** Turn it into CRLF. */
+        NORMALIZE
+    }
+
+    /**
+     * Which envelope senders may use the relay, and what the upstream sees as sender.
+     *
+     * @param allowed         addresses ({@code scanner@corp.test}) and domains ({@code corp.test}); empty: any
+     * @param rewriteFrom     replaces every envelope sender (providers refuse senders other than the account)
+     * @param rewriteHeaderFrom also rewrite the From: header, keeping the original in Reply-To
+     */
+    public record SenderPolicy(List<String> allowed, Optional<String> rewriteFrom, boolean rewriteHeaderFrom) {
+        public SenderPolicy {
+            allowed = List.copyOf(allowed);
         }
     }
 
-    /** The smarthost and how to reach it. */
+    /**
+     * The smarthosts and how to reach them.
+     *
+     * @param routes tried in order until one takes the connection; never empty
+     */
     public record Upstream(
-            String host,
-            int port,
-            TlsMode security,
+            List<Route> routes,
             TlsPolicy tls,
             Optional<Credentials> auth,
-            Duration timeout) {}
+            Duration timeout) {
+
+        public Upstream {
+            routes = List.copyOf(routes);
+        }
+
+        /** The first (preferred) route. */
+        public Route primary() {
+            return routes.get(0);
+        }
+    }
+
+    /** One smarthost: host name (what its certificate must name), port and how TLS starts. */
+    public record Route(String host, int port, TlsMode security) {
+        @Override
+        public String toString() {
+            return host + ":" + port + "/" + security.configName();
+        }
+    }
+
+    /** How messages leave: straight through, or through the durable spool. */
+    public enum DeliveryMode {
+        /** The client waits for the upstream and gets its reply; nothing is stored. */
+        PASS_THROUGH,
+        /** The client gets 250 once the message is on disk; the relay delivers it with retries. */
+        SPOOL;
+
+        public String configName() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    /**
+     * The durable queue.
+     *
+     * @param bounce send a delivery status notification to the sender of a dead letter
+     */
+    public record Spool(
+            Path dir,
+            int workers,
+            Duration retryInitial,
+            Duration retryMaxInterval,
+            Duration maxAge,
+            boolean bounce,
+            int maxMessages,
+            long minFreeSpace) {}
 
     /** SMTP AUTH credentials; the password never appears in {@link #toString()}. */
     public record Credentials(String username, Secret password) {}

@@ -29,13 +29,12 @@ public final class PassThroughDelivery implements Delivery {
 
     private final UpstreamClient upstream;
     private final AuditLog audit;
-    private final long maxMessageSize;
     private final String relayHostname;
 
-    public PassThroughDelivery(UpstreamClient upstream, AuditLog audit, long maxMessageSize, String relayHostname) {
+    /** Size and content limits are enforced by the inbound side while the body streams. */
+    public PassThroughDelivery(UpstreamClient upstream, AuditLog audit, String relayHostname) {
         this.upstream = upstream;
         this.audit = audit;
-        this.maxMessageSize = maxMessageSize;
         this.relayHostname = relayHostname;
     }
 
@@ -130,21 +129,17 @@ public final class PassThroughDelivery implements Delivery {
                 try {
                     n = body.read(buf);
                 } catch (IOException e) {
-                    // The client is gone: abandon the upstream DATA so no partial message is delivered.
+                    // The client is gone, or its body broke a rule: abandon the upstream DATA so no
+                    // partial message is delivered.
                     connection.abort();
-                    reason = Optional.of("client connection lost during DATA: " + e.getMessage());
+                    reason = Optional.of("DATA from the client did not complete: " + e.getMessage());
+                    auditable = true;
                     throw e;
                 }
                 if (n < 0) {
                     break;
                 }
                 size += n;
-                if (size > maxMessageSize) {
-                    connection.abort();
-                    drain(body);
-                    reason = Optional.of("message exceeds listen.max-message-size (" + maxMessageSize + " bytes)");
-                    return new SmtpReply(552, "5.3.4 Message too big: the limit is " + maxMessageSize + " bytes");
-                }
                 try {
                     out.write(buf, 0, n);
                 } catch (IOException e) {
@@ -193,7 +188,7 @@ public final class PassThroughDelivery implements Delivery {
             }
             audit.write(new AuditEvent.Message(Instant.now(), client.sessionId(), client.clientAddress(), sender,
                     recipients, accepted, size, relayed, upstreamReply, failure.map(FailureCode::auditName),
-                    relayed ? Optional.empty() : reason));
+                    relayed ? Optional.empty() : reason, Optional.empty()));
             if (relayed) {
                 log.info("[{}] relayed <{}> from {} to {} recipient(s), {} bytes: {}", client.sessionId(), sender,
                         client.clientAddress(), accepted, size, upstreamReply.orElse(""));

@@ -81,6 +81,7 @@ public final class Demo implements AutoCloseable {
                     "upstream.security", "starttls",
                     "upstream.tls.verify", "full",
                     "upstream.tls.ca-file", caFile.toString(),
+                    "spool.dir", dir.resolve("spool").toString(),
                     "audit.file", dir.resolve("audit.jsonl").toString()), Map.of());
             Relay relay = Relay.start(config);
             Demo demo = new Demo(dir, server, catcher, relay, out);
@@ -151,6 +152,12 @@ public final class Demo implements AutoCloseable {
                         catcher.port(), tls, m.relayed() ? m.upstreamReply().orElse("")
                                 : "NOT relayed: " + m.reason().orElse("?"));
             }
+            case AuditEvent.Queued q -> {
+                // The relayed line follows as soon as the spool has delivered it.
+            }
+            case AuditEvent.Deferred d -> out.printf("%s  deferred %s (attempt %d): %s; next try %s%n", d.session(),
+                    d.queueId(), d.attempt(), d.reason(), d.nextAttempt());
+            case AuditEvent.Dead d -> out.printf("%s  gave up on %s: %s%n", d.session(), d.queueId(), d.reason());
         }
         out.flush();
     }

@@ -1,9 +1,16 @@
 package dev.tlsrelay.inbound;
 
 import dev.tlsrelay.config.Cidr;
+import dev.tlsrelay.config.RelayConfig;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,10 +27,14 @@ final class AccessPolicy implements SessionHandler {
     private static final Logger log = LoggerFactory.getLogger(AccessPolicy.class);
 
     private final List<Cidr> allowed;
+    private final RelayConfig.Abuse limits;
     private final AtomicBoolean draining = new AtomicBoolean();
+    private final Map<InetAddress, AtomicInteger> active = new ConcurrentHashMap<>();
+    private final Map<InetAddress, Deque<Long>> recent = new ConcurrentHashMap<>();
 
-    AccessPolicy(List<Cidr> allowed) {
+    AccessPolicy(List<Cidr> allowed, RelayConfig.Abuse limits) {
         this.allowed = List.copyOf(allowed);
+        this.limits = limits;
     }
 
     boolean allows(InetAddress address) {
@@ -47,9 +58,53 @@ final class AccessPolicy implements SessionHandler {
         if (draining.get()) {
             return SessionAcceptance.failure(421, "4.3.2 Relay shutting down, try again later");
         }
+        if (!withinRate(address)) {
+            log.warn("refused connection from {}: more than {} per minute (listen.rate-per-ip)",
+                    address.getHostAddress(), limits.ratePerIp());
+            return SessionAcceptance.failure(421, "4.7.0 Too many connections from " + address.getHostAddress()
+                    + " in the last minute, try again later");
+        }
+        AtomicInteger count = active.computeIfAbsent(address, a -> new AtomicInteger());
+        if (count.incrementAndGet() > limits.maxConnectionsPerIp()) {
+            count.decrementAndGet();
+            log.warn("refused connection from {}: {} already open (listen.max-connections-per-ip)",
+                    address.getHostAddress(), limits.maxConnectionsPerIp());
+            return SessionAcceptance.failure(421, "4.7.0 Too many connections from " + address.getHostAddress()
+                    + ", try again later");
+        }
         return SessionAcceptance.success();
     }
 
+    /** A sliding one-minute window of connection times per address, bounded by the rate itself. */
+    private boolean withinRate(InetAddress address) {
+        long now = System.nanoTime();
+        long windowStart = now - TimeUnit.MINUTES.toNanos(1);
+        Deque<Long> times = recent.computeIfAbsent(address, a -> new ArrayDeque<>());
+        synchronized (times) {
+            while (!times.isEmpty() && times.peekFirst() < windowStart) {
+                times.pollFirst();
+            }
+            if (times.size() >= limits.ratePerIp()) {
+                return false;
+            }
+            times.addLast(now);
+            return true;
+        }
+    }
+
     @Override
-    public void onSessionEnd(Session session) {}
+    public void onSessionEnd(Session session) {
+        InetAddress address = session.getRealRemoteAddress().getAddress();
+        AtomicInteger count = active.get(address);
+        if (count != null && count.decrementAndGet() <= 0) {
+            active.remove(address, count);
+        }
+        // Forget quiet addresses, so a scan of many addresses cannot grow the map for ever.
+        recent.entrySet().removeIf(e -> {
+            synchronized (e.getValue()) {
+                Long last = e.getValue().peekLast();
+                return last == null || last < System.nanoTime() - TimeUnit.MINUTES.toNanos(1);
+            }
+        });
+    }
 }

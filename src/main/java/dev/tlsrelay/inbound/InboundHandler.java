@@ -1,11 +1,13 @@
 package dev.tlsrelay.inbound;
 
+import dev.tlsrelay.config.RelayConfig;
 import dev.tlsrelay.delivery.ClientSession;
 import dev.tlsrelay.delivery.Delivery;
 import dev.tlsrelay.delivery.Transaction;
 import dev.tlsrelay.upstream.SmtpReply;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,13 +27,18 @@ final class InboundHandler implements MessageHandler {
 
     private final MessageContext ctx;
     private final Delivery delivery;
+    private final RelayConfig.Listen limits;
+    private final SenderPolicy senders;
     private final AtomicInteger inFlight;
     private final boolean draining;
     private Transaction transaction;
 
-    InboundHandler(MessageContext ctx, Delivery delivery, AtomicInteger inFlight, boolean draining) {
+    InboundHandler(MessageContext ctx, Delivery delivery, RelayConfig.Listen limits, SenderPolicy senders,
+            AtomicInteger inFlight, boolean draining) {
         this.ctx = ctx;
         this.delivery = delivery;
+        this.limits = limits;
+        this.senders = senders;
         this.inFlight = inFlight;
         this.draining = draining;
     }
@@ -45,9 +52,13 @@ final class InboundHandler implements MessageHandler {
         if (bad.isPresent()) {
             throw new RejectException(553, "5.1.7 Bad sender address: " + bad.get());
         }
+        if (!senders.allows(sender)) {
+            throw new RejectException(553, "5.7.1 Sender <" + sender + "> is not allowed to relay here"
+                    + " (relay.allowed-senders)");
+        }
         inFlight.incrementAndGet();
         transaction = delivery.begin(clientSession());
-        reject(transaction.mailFrom(sender, ((Session) ctx).getDeclaredMessageSize()));
+        reject(transaction.mailFrom(senders.envelopeSender(sender), ((Session) ctx).getDeclaredMessageSize()));
     }
 
     @Override
@@ -61,7 +72,17 @@ final class InboundHandler implements MessageHandler {
 
     @Override
     public String data(InputStream body) throws RejectException, IOException {
-        SmtpReply reply = transaction.data(body);
+        RelayConfig.Abuse abuse = limits.abuse();
+        DataGuard guard = new DataGuard(body, abuse.bareNewline(), limits.maxMessageSize(), abuse.maxLineLength());
+        SmtpReply reply;
+        try {
+            reply = transaction.data(senders.body(guard));
+        } catch (DataRejectedException e) {
+            // The delivery side has abandoned its copy. Read the client's body to its end so no
+            // line of it is taken for a command, then refuse.
+            body.transferTo(OutputStream.nullOutputStream());
+            reply = e.reply();
+        }
         if (!reply.isPositive()) {
             // SubEthaSMTP keeps the transaction open after a refused DATA; end it so the client can
             // send its next MAIL without an RSET.

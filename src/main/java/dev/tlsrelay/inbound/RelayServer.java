@@ -28,9 +28,10 @@ public final class RelayServer implements AutoCloseable {
     private final AtomicBoolean draining = new AtomicBoolean();
     private final RelayConfig.Listen listen;
 
-    private RelayServer(RelayConfig.Listen listen, Delivery delivery) {
+    private RelayServer(RelayConfig.Listen listen, RelayConfig.SenderPolicy senderConfig, Delivery delivery) {
         this.listen = listen;
-        this.access = new AccessPolicy(listen.allowedNetworks());
+        this.access = new AccessPolicy(listen.allowedNetworks(), listen.abuse());
+        SenderPolicy senders = new SenderPolicy(senderConfig);
         this.server = SMTPServer.port(listen.port())
                 .bindAddress(listen.host())
                 .hostName(listen.hostname())
@@ -42,9 +43,10 @@ public final class RelayServer implements AutoCloseable {
                 // Ours is added by the delivery side, without SubEthaSMTP's reverse DNS lookup.
                 .insertReceivedHeaders(false)
                 .sessionHandler(access)
-                .serverSocketFactory(PipeliningServerSocket::new)
+                .serverSocketFactory(() -> new GuardedServerSocket(listen.abuse()))
                 .executorService(Executors.newVirtualThreadPerTaskExecutor())
-                .messageHandlerFactory(ctx -> new InboundHandler(ctx, delivery, inFlight, draining.get()))
+                .messageHandlerFactory(ctx -> new InboundHandler(ctx, delivery, listen, senders, inFlight,
+                        draining.get()))
                 .build();
     }
 
@@ -53,8 +55,9 @@ public final class RelayServer implements AutoCloseable {
      *
      * @throws BindException if the address or port is in use or not available
      */
-    public static RelayServer start(RelayConfig.Listen listen, Delivery delivery) throws IOException {
-        RelayServer r = new RelayServer(listen, delivery);
+    public static RelayServer start(RelayConfig.Listen listen, RelayConfig.SenderPolicy senders, Delivery delivery)
+            throws IOException {
+        RelayServer r = new RelayServer(listen, senders, delivery);
         try {
             r.server.start();
         } catch (RuntimeException e) {

@@ -278,13 +278,19 @@ public final class ProbeOutput {
         return o;
     }
 
-    /** The text of a send-test: the probe of the upstream, then the send and its replies. */
+    /** The text of a send-test: the probe of each smarthost, then the send and its replies. */
     public static void text(SendTest.Outcome o, java.nio.file.Path auditFile, PrintWriter out) {
-        text(o.probe(), out);
+        for (ProbeReport p : o.probes()) {
+            if (p != o.probes().get(0)) {
+                out.println();
+                out.println("------------------------------------------------------------------------------");
+            }
+            text(p, out);
+        }
         out.println();
         out.println("------------------------------------------------------------------------------");
         out.printf("send-test  session %s, audit %s%n", o.sessionId(), auditFile);
-        o.negotiation().ifPresent(n -> out.printf("tls        %s%n", n.ok()
+        o.negotiation().ifPresent(n -> out.printf("tls        %s:%d %s%n", n.peerHost(), n.peerPort(), n.ok()
                 ? n.protocol().orElse("?") + ", " + n.cipher().orElse("?") + ", handshake " + n.handshake().toMillis()
                         + " ms, certificate sha256 " + n.leaf().map(c -> c.sha256()).orElse("?")
                 : "failed: " + n.failure().map(f -> f.auditName()).orElse("?") + ": " + n.detail().orElse("")));
@@ -299,12 +305,17 @@ public final class ProbeOutput {
         out.flush();
     }
 
-    /** A send-test as one JSON object: the probe, the negotiation of the send, each step's reply. */
+    /** A send-test as one JSON object: the probe of each smarthost, the negotiation of the send, each reply. */
     public static ObjectNode json(SendTest.Outcome o, java.nio.file.Path auditFile) {
         ObjectNode root = JSON.createObjectNode();
-        root.set("probe", json(o.probe()));
+        ArrayNode probes = root.putArray("probes");
+        o.probes().forEach(p -> probes.add(json(p)));
         ObjectNode send = root.putObject("send");
         send.put("session", o.sessionId());
+        o.negotiation().ifPresent(n -> {
+            send.put("host", n.peerHost());
+            send.put("port", n.peerPort());
+        });
         send.put("audit_file", auditFile.toString());
         o.negotiation().ifPresent(n -> send.set("tls", negotiation(n)));
         ArrayNode steps = send.putArray("dialogue");

@@ -24,9 +24,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * {@code tlsrelay send-test}: one small message through the configured upstream, by the very code
- * {@code run} uses (the same {@link PassThroughDelivery}, {@link UpstreamClient} and policy), with
- * the same audit lines a relayed message gets. Before it, a probe of the upstream with that policy,
- * so the negotiation is shown with the same facts and verdicts as {@code tlsrelay probe}.
+ * {@code run} uses (the same {@link UpstreamClient} with its smarthosts in order, TLS policy and
+ * AUTH, and {@link PassThroughDelivery}), with the same audit lines a relayed message gets. Before
+ * it, a probe of each configured smarthost with that policy, so the negotiation is shown with the
+ * same facts and verdicts as {@code tlsrelay probe}.
+ *
+ * <p>In spool mode too the test message goes straight to the upstream, not through the queue: the
+ * point is to see the upstream's own reply now.
  */
 public final class SendTest {
 
@@ -42,16 +46,17 @@ public final class SendTest {
     /**
      * What happened.
      *
-     * @param probe       the probe of the configured upstream with the configured policy
+     * @param probes      a probe of each configured smarthost, in order, with the configured policy
      * @param sessionId   the session id on this test's audit lines
      * @param negotiation the TLS negotiation of the send itself, as audited
      * @param dialogue    each step of the transaction with the reply the relay's delivery gave
      * @param delivered   the upstream accepted the message
      */
-    public record Outcome(ProbeReport probe, String sessionId, Optional<TlsNegotiation> negotiation,
+    public record Outcome(List<ProbeReport> probes, String sessionId, Optional<TlsNegotiation> negotiation,
             List<Step> dialogue, boolean delivered) {
 
         public Outcome {
+            probes = List.copyOf(probes);
             dialogue = List.copyOf(dialogue);
         }
 
@@ -65,17 +70,31 @@ public final class SendTest {
     public record Step(String command, SmtpReply reply) {}
 
     /**
-     * Probes the upstream, then sends one message from {@code from} to {@code to}.
+     * The envelope sender {@code run} would give the upstream for {@code from}: the configured
+     * {@code relay.rewrite-from}, if any, replaces it.
+     */
+    public static String envelopeSender(RelayConfig config, String from) {
+        return config.senders().rewriteFrom().orElse(from);
+    }
+
+    /**
+     * Probes each smarthost, then sends one message from {@code from} (after the configured
+     * rewrite, as {@code run} does) to {@code to}.
      *
      * @throws IOException if the audit file cannot be opened
      * @throws GeneralSecurityException if the configured trust anchors are unusable
      */
     public static Outcome run(RelayConfig config, String from, String to) throws IOException, GeneralSecurityException {
         RelayConfig.Upstream u = config.upstream();
-        ProbeRequest request = new ProbeRequest(u.host(), u.port(), u.security(), "upstream.security = "
-                + u.security().configName(), u.tls(), Optional.empty(), config.listen().hostname(),
-                u.auth().isPresent(), Optional.empty());
-        ProbeReport probe = new ServerProbe(request).run();
+        List<ProbeReport> probes = new ArrayList<>();
+        for (RelayConfig.Route route : u.routes()) {
+            String why = (u.routes().size() > 1 ? "smarthost " + (probes.size() + 1) + " of " + u.routes().size()
+                    + ", " : "") + "upstream security " + route.security().configName();
+            ProbeRequest request = new ProbeRequest(route.host(), route.port(), route.security(), why, u.tls(),
+                    Optional.empty(), config.listen().hostname(), u.auth().isPresent(), Optional.empty());
+            probes.add(new ServerProbe(request).run());
+        }
+        String sender = envelopeSender(config, from);
 
         String sessionId = "send-test-" + randomId();
         List<TlsNegotiation> negotiations = new CopyOnWriteArrayList<>();
@@ -88,12 +107,11 @@ public final class SendTest {
                 }
             });
             UpstreamClient upstream = new UpstreamClient(u, config.listen().hostname(), audit);
-            PassThroughDelivery delivery = new PassThroughDelivery(upstream, audit, config.listen().maxMessageSize(),
-                    config.listen().hostname());
-            byte[] message = message(config, sessionId, from, to);
+            PassThroughDelivery delivery = new PassThroughDelivery(upstream, audit, config.listen().hostname());
+            byte[] message = message(config, sessionId, sender, to);
             try (Transaction t = delivery.begin(new ClientSession(sessionId, CLIENT_ADDRESS, CLIENT_NAME))) {
-                SmtpReply mail = t.mailFrom(from, message.length);
-                dialogue.add(new Step("MAIL FROM:<" + from + ">", mail));
+                SmtpReply mail = t.mailFrom(sender, message.length);
+                dialogue.add(new Step("MAIL FROM:<" + sender + ">", mail));
                 if (mail.isPositive()) {
                     SmtpReply rcpt = t.recipient(to);
                     dialogue.add(new Step("RCPT TO:<" + to + ">", rcpt));
@@ -105,8 +123,9 @@ public final class SendTest {
                 }
             }
         }
-        return new Outcome(probe, sessionId, negotiations.isEmpty() ? Optional.empty()
-                : Optional.of(negotiations.get(0)), dialogue, delivered);
+        // With several smarthosts the last negotiation is the one the message went over (or the last failure).
+        return new Outcome(probes, sessionId, negotiations.isEmpty() ? Optional.empty()
+                : Optional.of(negotiations.get(negotiations.size() - 1)), dialogue, delivered);
     }
 
     /** A small plain-text message that says what it is and how it travelled. */
@@ -115,7 +134,7 @@ public final class SendTest {
         ZonedDateTime now = ZonedDateTime.now();
         String text = "From: tlsrelay send-test <" + from + ">\r\n"
                 + "To: <" + to + ">\r\n"
-                + "Subject: tlsrelay send-test via " + u.host() + "\r\n"
+                + "Subject: tlsrelay send-test via " + u.primary().host() + "\r\n"
                 + "Date: " + DateTimeFormatter.RFC_1123_DATE_TIME.withLocale(Locale.ROOT).format(now) + "\r\n"
                 + "Message-ID: <" + sessionId + "@" + config.listen().hostname() + ">\r\n"
                 + "MIME-Version: 1.0\r\n"
@@ -124,8 +143,8 @@ public final class SendTest {
                 + "\r\n"
                 + "This is a test message from tlsrelay send-test.\r\n"
                 + "\r\n"
-                + "It was sent to " + u.host() + ":" + u.port() + " (" + u.security().configName() + ") with the\r\n"
-                + "relay's configured TLS policy: " + ProbeOutput.describe(u.tls()) + ".\r\n"
+                + "It was sent through " + u.routes() + " with the relay's configured\r\n"
+                + "TLS policy: " + ProbeOutput.describe(u.tls()) + ".\r\n"
                 + "Audit session: " + sessionId + "\r\n";
         return text.getBytes(StandardCharsets.US_ASCII);
     }

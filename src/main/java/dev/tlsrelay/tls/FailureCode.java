@@ -7,7 +7,10 @@ import java.util.Locale;
  * names are stable forever, because auditors and alerting rules match on them.
  */
 public enum FailureCode {
-    /** The server's EHLO reply did not offer STARTTLS; the relay never continues in plaintext. */
+    /**
+     * The server's EHLO reply did not offer STARTTLS, or it offered it and then refused the
+     * STARTTLS command (454); the relay never continues in plaintext.
+     */
     STARTTLS_NOT_OFFERED("the server does not offer STARTTLS"),
     /** No TLS version both sides accept (the server offers only TLS 1.1 or older, say). */
     PROTOCOL_VERSION("the server does not support TLS 1.2 or newer"),

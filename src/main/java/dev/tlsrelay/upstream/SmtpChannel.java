@@ -5,6 +5,7 @@ import jakarta.mail.Session;
 import jakarta.mail.URLName;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.List;
 import org.eclipse.angus.mail.smtp.SMTPTransport;
 
 /**
@@ -14,12 +15,38 @@ import org.eclipse.angus.mail.smtp.SMTPTransport;
  */
 public class SmtpChannel extends SMTPTransport {
 
+    private volatile boolean startTlsIssued;
+
     public SmtpChannel(Session session, URLName urlname) {
         this(session, urlname, "smtp", false);
     }
 
     protected SmtpChannel(Session session, URLName urlname, String name, boolean ssl) {
         super(session, urlname, name, ssl);
+    }
+
+    /**
+     * Notes that STARTTLS is being sent, then sends it. Angus reports a refusal (454 "TLS not
+     * available") as a bare MessagingException with the reply text, indistinguishable from other
+     * pre-TLS failures without this mark.
+     */
+    @Override
+    protected void startTLS() throws MessagingException {
+        startTlsIssued = true;
+        super.startTLS();
+    }
+
+    /** Whether STARTTLS was sent on this connection (the server advertised it). */
+    boolean startTlsIssued() {
+        return startTlsIssued;
+    }
+
+    /**
+     * Whether the server's EHLO offered at least one of these SASL mechanisms, by Angus' own rule
+     * (the same check that picks the mechanism when connecting). Still answers after a failed connect.
+     */
+    synchronized boolean supportsAnyAuthentication(List<String> mechanisms) {
+        return mechanisms.stream().anyMatch(this::supportsAuthentication);
     }
 
     /** Sends DATA; returns the dot-stuffing body stream once the server said 354. */

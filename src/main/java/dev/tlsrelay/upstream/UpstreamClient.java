@@ -18,6 +18,7 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import org.slf4j.Logger;
@@ -32,7 +33,10 @@ public final class UpstreamClient {
 
     private static final Logger log = LoggerFactory.getLogger(UpstreamClient.class);
 
-    private final RelayConfig.Upstream route;
+    /** SASL mechanisms the relay authenticates with, in preference order; only ever inside TLS. */
+    static final List<String> AUTH_MECHANISMS = List.of("PLAIN", "LOGIN");
+
+    private final RelayConfig.Upstream upstream;
     private final String heloName;
     private final TlsClient tls;
     private final AuditLog audit;
@@ -41,28 +45,46 @@ public final class UpstreamClient {
      * @param heloName the name the relay gives in its EHLO (never looked up in DNS)
      * @throws GeneralSecurityException if the trust anchors are unusable
      */
-    public UpstreamClient(RelayConfig.Upstream route, String heloName, AuditLog audit)
+    public UpstreamClient(RelayConfig.Upstream upstream, String heloName, AuditLog audit)
             throws GeneralSecurityException {
-        this.route = route;
+        this.upstream = upstream;
         this.heloName = heloName;
-        this.tls = new TlsClient(route.tls());
+        this.tls = new TlsClient(upstream.tls());
         this.audit = audit;
     }
 
-    public RelayConfig.Upstream route() {
-        return route;
+    public RelayConfig.Upstream upstream() {
+        return upstream;
     }
 
     /**
-     * Connects, negotiates TLS, verifies the server and authenticates.
+     * Connects to the first smarthost that works, in configured order: connects, negotiates TLS,
+     * verifies the server and authenticates. Each attempt is its own audited negotiation; a failed
+     * one is never retried with less security, only another host is tried.
      *
      * @param sessionId the client session this connection serves (for the audit)
-     * @throws UpstreamException with the reply to give the client when any step fails
+     * @throws UpstreamException with the reply to give the client when every smarthost failed
      */
     public UpstreamConnection open(String sessionId) throws UpstreamException {
+        UpstreamException last = null;
+        for (RelayConfig.Route route : upstream.routes()) {
+            try {
+                return open(route, sessionId);
+            } catch (UpstreamException e) {
+                last = e;
+                if (upstream.routes().size() > 1) {
+                    log.info("[{}] {} failed ({}); trying the next smarthost if any", sessionId, route,
+                            e.clientReply().text());
+                }
+            }
+        }
+        throw last;
+    }
+
+    private UpstreamConnection open(RelayConfig.Route route, String sessionId) throws UpstreamException {
         TlsMode mode = route.security();
         TlsClient.ConnectionTls connectionTls = tls.forConnection(route.host(), route.port(), mode);
-        Session session = Session.getInstance(properties(connectionTls));
+        Session session = Session.getInstance(properties(route, connectionTls));
         SmtpChannel channel;
         try {
             channel = (SmtpChannel) session.getTransport(provider(mode));
@@ -70,13 +92,24 @@ public final class UpstreamClient {
             throw new IllegalStateException("SMTP client class missing", e);
         }
         Instant start = Instant.now();
-        String user = route.auth().map(RelayConfig.Credentials::username).orElse(null);
-        String password = route.auth().map(c -> c.password().value()).orElse(null);
+        String user = upstream.auth().map(RelayConfig.Credentials::username).orElse(null);
+        String password = upstream.auth().map(c -> c.password().value()).orElse(null);
         try {
             channel.connect(route.host(), route.port(), user, password);
         } catch (AuthenticationFailedException e) {
             // TLS itself succeeded: audit it as such, then report the credentials problem.
             recordHandshake(sessionId, connectionTls.negotiation().orElseThrow());
+            if (!channel.supportsAnyAuthentication(AUTH_MECHANISMS)) {
+                // Angus throws the same exception when no mechanism is shared, before sending any
+                // credentials: blaming the password would send the administrator the wrong way.
+                String offered = Optional.ofNullable(channel.getExtensionParameter("AUTH")).orElse("").strip();
+                log.warn("upstream {}:{} offers AUTH {} but none of {}; nothing was sent", route.host(), route.port(),
+                        offered, AUTH_MECHANISMS);
+                throw new UpstreamException(new SmtpReply(451, "4.7.0 The upstream server offers no AUTH mechanism"
+                        + " the relay uses (it offers " + offered + "; the relay uses " + String.join(" or ",
+                        AUTH_MECHANISMS) + "); message not sent, check upstream.host and upstream.auth.*"),
+                        Optional.empty(), e);
+            }
             SmtpReply said = SmtpReply.parse(Math.max(channel.getLastReturnCode(), 500),
                     channel.getLastServerResponse());
             log.warn("upstream {}:{} refused the relay's credentials for user {}: {}", route.host(), route.port(),
@@ -87,12 +120,12 @@ public final class UpstreamClient {
         } catch (MessagingException e) {
             TlsNegotiation n = connectionTls.negotiation()
                     .orElseGet(() -> connectionTls.handshakeAttempted() ? connectionTls.failed(e)
-                            : failedBeforeTls(channel, start, e));
+                            : failedBeforeTls(route, channel, start, e));
             recordHandshake(sessionId, n);
             if (n.ok()) {
                 throw lostConnection(e);
             }
-            throw tlsFailure(n, e);
+            throw tlsFailure(route, n, e);
         }
         Optional<TlsNegotiation> negotiated = connectionTls.negotiation();
         if (negotiated.isEmpty() || !negotiated.get().ok()) {
@@ -101,10 +134,10 @@ public final class UpstreamClient {
             TlsNegotiation n = TlsClient.failedBeforeHandshake(route.host(), route.port(), mode, start,
                     FailureCode.HANDSHAKE_FAILED, "connection was not protected by the relay's TLS layer");
             recordHandshake(sessionId, n);
-            throw tlsFailure(n, null);
+            throw tlsFailure(route, n, null);
         }
         recordHandshake(sessionId, negotiated.get());
-        if (route.auth().isPresent() && !channel.supportsExtension("AUTH")) {
+        if (upstream.auth().isPresent() && !channel.supportsExtension("AUTH")) {
             // Angus would quietly send unauthenticated: refuse instead, the upstream would misattribute it.
             closeQuietly(channel);
             log.warn("upstream {}:{} does not offer AUTH after TLS; credentials are configured, so nothing is sent",
@@ -129,7 +162,8 @@ public final class UpstreamClient {
     }
 
     /** What went wrong when no handshake was ever attempted. */
-    private TlsNegotiation failedBeforeTls(SmtpChannel channel, Instant start, MessagingException e) {
+    private static TlsNegotiation failedBeforeTls(RelayConfig.Route route, SmtpChannel channel, Instant start,
+            MessagingException e) {
         FailureCode code = FailureCode.CONNECT_FAILED;
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SocketTimeoutException) {
@@ -142,16 +176,24 @@ public final class UpstreamClient {
                 break;
             }
         }
+        String detail = TlsClient.describe(e);
         // Greeting and EHLO went fine (last reply 250) and still no TLS layer: STARTTLS was not offered.
         if (code == FailureCode.CONNECT_FAILED && route.security() == TlsMode.STARTTLS
                 && channel.getLastReturnCode() == 250) {
             code = FailureCode.STARTTLS_NOT_OFFERED;
         }
-        return TlsClient.failedBeforeHandshake(route.host(), route.port(), route.security(), start, code,
-                TlsClient.describe(e));
+        // STARTTLS was advertised and sent, and the server answered it with an error (typically
+        // "454 TLS not available"): it was reached and will not do TLS. A TLS failure, not a network
+        // one, so it must not be reported (and retried by operators) as connect_failed.
+        if (code == FailureCode.CONNECT_FAILED && route.security() == TlsMode.STARTTLS && channel.startTlsIssued()
+                && channel.getLastReturnCode() >= 400) {
+            code = FailureCode.STARTTLS_NOT_OFFERED;
+            detail = "the server advertised STARTTLS but refused it: " + detail;
+        }
+        return TlsClient.failedBeforeHandshake(route.host(), route.port(), route.security(), start, code, detail);
     }
 
-    private UpstreamException tlsFailure(TlsNegotiation n, Exception cause) {
+    private static UpstreamException tlsFailure(RelayConfig.Route route, TlsNegotiation n, Exception cause) {
         FailureCode code = n.failure().orElse(FailureCode.HANDSHAKE_FAILED);
         String status = switch (code) {
             case CONNECT_FAILED, TIMEOUT -> "4.4.1";
@@ -167,9 +209,9 @@ public final class UpstreamClient {
                 + TlsClient.describe(e) + "); message not sent, try again later"), Optional.empty(), e);
     }
 
-    private Properties properties(TlsClient.ConnectionTls connectionTls) {
+    private Properties properties(RelayConfig.Route route, TlsClient.ConnectionTls connectionTls) {
         String p = route.security() == TlsMode.IMPLICIT ? "mail.smtps." : "mail.smtp.";
-        String timeout = String.valueOf(route.timeout().toMillis());
+        String timeout = String.valueOf(upstream.timeout().toMillis());
         Properties props = new Properties();
         props.put(p + "host", route.host());
         props.put(p + "port", String.valueOf(route.port()));
@@ -185,13 +227,13 @@ public final class UpstreamClient {
         props.put(p + "ssl.checkserveridentity", "false");
         // Called synchronously after the handshake: records what was negotiated.
         props.put(p + "ssl.hostnameverifier", connectionTls);
-        props.put(p + "ssl.protocols", String.join(" ", route.tls().minVersion().protocolsFromThisUp()));
-        props.put(p + "ssl.ciphersuites", String.join(" ", route.tls().cipherSuites()));
+        props.put(p + "ssl.protocols", String.join(" ", upstream.tls().minVersion().protocolsFromThisUp()));
+        props.put(p + "ssl.ciphersuites", String.join(" ", upstream.tls().cipherSuites()));
         props.put(p + "ssl.enable", String.valueOf(route.security() == TlsMode.IMPLICIT));
         props.put(p + "starttls.enable", "true");
         props.put(p + "starttls.required", "true");
-        props.put(p + "auth", String.valueOf(route.auth().isPresent()));
-        props.put(p + "auth.mechanisms", "PLAIN LOGIN");
+        props.put(p + "auth", String.valueOf(upstream.auth().isPresent()));
+        props.put(p + "auth.mechanisms", String.join(" ", AUTH_MECHANISMS));
         // Commands go out as UTF-8 (for SMTPUTF8 addresses) instead of Angus' default byte-per-char.
         props.put("mail.mime.allowutf8", "true");
         return props;

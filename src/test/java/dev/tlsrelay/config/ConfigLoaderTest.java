@@ -36,8 +36,8 @@ class ConfigLoaderTest {
         assertEquals(List.of(Cidr.parse("127.0.0.0/8"), Cidr.parse("::1/128")), c.listen().allowedNetworks());
         assertEquals(25L * 1024 * 1024, c.listen().maxMessageSize());
         assertEquals(Duration.ofSeconds(60), c.listen().timeout());
-        assertEquals(TlsMode.STARTTLS, c.upstream().security());
-        assertEquals(587, c.upstream().port());
+        assertEquals(TlsMode.STARTTLS, c.upstream().primary().security());
+        assertEquals(587, c.upstream().primary().port());
         assertEquals(TlsVersion.TLS_1_2, c.upstream().tls().minVersion());
         assertEquals(VerifyMode.FULL, c.upstream().tls().verify());
         assertTrue(c.upstream().auth().isEmpty());
@@ -48,7 +48,51 @@ class ConfigLoaderTest {
     void implicitModeDefaultsToPort465() throws Exception {
         Map<String, String> m = minimal();
         m.put("upstream.security", "implicit");
-        assertEquals(465, ConfigLoader.fromValues(m, Map.of()).upstream().port());
+        assertEquals(465, ConfigLoader.fromValues(m, Map.of()).upstream().primary().port());
+    }
+
+    @Test
+    void upstreamHostsListsSmarthostsInOrderWithTheirModes() throws Exception {
+        Map<String, String> m = new HashMap<>();
+        m.put("upstream.hosts", "a.corp.test:587, b.corp.test:465, c.corp.test, [::1]:2525/implicit, d.corp.test/implicit");
+        List<RelayConfig.Route> routes = ConfigLoader.fromValues(m, Map.of()).upstream().routes();
+        assertEquals(List.of(
+                new RelayConfig.Route("a.corp.test", 587, TlsMode.STARTTLS),
+                new RelayConfig.Route("b.corp.test", 465, TlsMode.IMPLICIT),
+                new RelayConfig.Route("c.corp.test", 587, TlsMode.STARTTLS),
+                new RelayConfig.Route("[::1]", 2525, TlsMode.IMPLICIT),
+                new RelayConfig.Route("d.corp.test", 465, TlsMode.IMPLICIT)), routes);
+
+        m.put("upstream.host", "e.corp.test");
+        ConfigException both = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(m, Map.of()));
+        assertTrue(both.getMessage().contains("are both set"), both.getMessage());
+
+        ConfigException bad = assertThrows(ConfigException.class,
+                () -> ConfigLoader.fromValues(Map.of("upstream.hosts", "a.corp.test:99999"), Map.of()));
+        assertTrue(bad.getMessage().startsWith("upstream.hosts = a.corp.test:99999: expected HOST[:PORT]"),
+                bad.getMessage());
+    }
+
+    @Test
+    void spoolSettingsAreValidated() throws Exception {
+        RelayConfig c = ConfigLoader.fromValues(minimal(), Map.of());
+        assertEquals(RelayConfig.DeliveryMode.SPOOL, c.deliveryMode());
+        assertEquals(Duration.ofDays(5), c.spool().maxAge());
+        assertEquals(Duration.ofMinutes(1), c.spool().retryInitial());
+        assertFalse(c.spool().bounce());
+        Map<String, String> m = minimal();
+        m.put("delivery.mode", "store");
+        m.put("spool.retry.initial", "2h");
+        m.put("spool.bounce", "maybe");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(m, Map.of()));
+        assertTrue(e.getMessage().contains("delivery.mode = store: expected spool or pass-through"), e.getMessage());
+        assertTrue(e.getMessage().contains("spool.retry.max-interval = 1h: expected at least spool.retry.initial"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("spool.bounce = maybe: expected true or false"), e.getMessage());
+        m.clear();
+        m.putAll(minimal());
+        m.put("delivery.mode", "pass-through");
+        assertEquals(RelayConfig.DeliveryMode.PASS_THROUGH, ConfigLoader.fromValues(m, Map.of()).deliveryMode());
     }
 
     @Test
@@ -74,7 +118,7 @@ class ConfigLoaderTest {
     @Test
     void missingUpstreamHostIsNamed() {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(Map.of(), Map.of()));
-        assertTrue(e.problems().get(0).startsWith("upstream.host is required"), e.getMessage());
+        assertTrue(e.problems().get(0).startsWith("upstream.host (or upstream.hosts) is required"), e.getMessage());
         assertTrue(e.problems().get(0).contains("TLSRELAY_UPSTREAM_HOST"), e.getMessage());
     }
 

@@ -105,7 +105,8 @@ class SendTestTest {
             assertTrue(json.path("send").path("delivered").asBoolean(), json.toPrettyString());
             assertEquals("ok", json.path("send").path("tls").path("outcome").asText());
             assertEquals(250, json.path("send").path("dialogue").get(2).path("reply_code").asInt());
-            assertTrue(json.path("probe").path("relay_would_succeed").asBoolean());
+            assertTrue(json.path("probes").get(0).path("relay_would_succeed").asBoolean());
+            assertEquals(catcher.port(), json.path("send").path("port").asInt());
             assertTrue(catcher.awaitMessages(2, Duration.ofSeconds(10)));
             assertEquals("printer@office.test", catcher.received().get(1).mailFrom());
             assertEquals(2, audit().stream().filter(n -> n.path("event").asText().equals("message.relayed")).count(),
@@ -127,7 +128,8 @@ class SendTestTest {
                     + " certificate was issued for (mail.wrong-host.test)\n"), text.out());
             assertTrue(text.out().contains("result: the test message was NOT accepted: 451 4.7.0 Upstream 127.0.0.1:"
                     + catcher.port() + " hostname_mismatch"), text.out());
-            assertTrue(text.out().contains("tls        failed: hostname_mismatch"), text.out());
+            assertTrue(text.out().contains("tls        127.0.0.1:" + catcher.port() + " failed: hostname_mismatch"),
+                    text.out());
             assertEquals(0, catcher.received().size());
             List<JsonNode> audit = audit();
             JsonNode hs = audit.stream().filter(n -> n.path("event").asText().equals("tls.handshake")).findFirst()

@@ -4,27 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tlsrelay.support.PickyUpstream;
 import dev.tlsrelay.support.RawSmtp;
 import dev.tlsrelay.support.RelayFixture;
 import dev.tlsrelay.support.TestPki;
-import dev.tlsrelay.tls.TlsServer;
-import dev.tlsrelay.tls.TlsVersion;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.subethamail.smtp.MessageHandler;
-import org.subethamail.smtp.RejectException;
-import org.subethamail.smtp.server.SMTPServer;
 
 /**
  * The device hears the upstream's own verdict: per recipient at RCPT, and for the message at DATA.
@@ -37,61 +30,27 @@ class UpstreamVerdictTest {
     Path dir;
 
     private final TestPki pki = new TestPki();
-    private final List<String> delivered = new CopyOnWriteArrayList<>();
-    private SMTPServer upstream;
+    private PickyUpstream upstream;
 
     @BeforeEach
     void startPickyUpstream() throws IOException {
-        TlsServer tls = new TlsServer(pki.good(), TlsVersion.TLS_1_2);
-        upstream = SMTPServer.port(0).bindAddress(InetAddress.getByName("127.0.0.1")).hostName("picky.test")
-                .softwareName("picky").insertReceivedHeaders(false).maxMessageSize(1_000_000)
-                .enableTLS().requireTLS().startTlsSocketFactory(tls::layerOver)
-                .messageHandlerFactory(ctx -> new MessageHandler() {
-                    private final List<String> rcpts = new CopyOnWriteArrayList<>();
-
-                    @Override
-                    public void from(String from) {}
-
-                    @Override
-                    public void recipient(String recipient) throws RejectException {
-                        if (recipient.startsWith("nobody@")) {
-                            throw new RejectException(550, "5.1.1 <" + recipient + ">: no such user");
-                        }
-                        if (recipient.startsWith("full@")) {
-                            throw new RejectException(452, "4.2.2 <" + recipient + ">: mailbox full");
-                        }
-                        rcpts.add(recipient);
-                    }
-
-                    @Override
-                    public String data(InputStream data) throws IOException, RejectException {
-                        String body = new String(data.readAllBytes(), StandardCharsets.UTF_8);
-                        if (body.contains("Subject: spam")) {
-                            throw new RejectException(554, "5.7.1 Message rejected as spam");
-                        }
-                        if (body.contains("Subject: later")) {
-                            throw new RejectException(451, "4.3.0 Try again later");
-                        }
-                        delivered.add(String.join(",", rcpts));
-                        return "2.0.0 Ok: queued as PICKY1";
-                    }
-
-                    @Override
-                    public void done() {}
-                }).build();
-        upstream.start();
+        upstream = new PickyUpstream(pki.good());
     }
 
     @AfterEach
     void stop() {
-        upstream.stop();
+        upstream.close();
     }
 
     private RelayFixture relay() throws Exception {
         return RelayFixture.start(dir, Map.of(
                 "upstream.host", "127.0.0.1",
-                "upstream.port", String.valueOf(upstream.getPortAllocated()),
+                "upstream.port", String.valueOf(upstream.port()),
                 "upstream.tls.ca-file", pki.writeCa(dir).toString()));
+    }
+
+    private List<String> delivered() {
+        return upstream.accepted().stream().map(a -> String.join(",", a.recipients())).toList();
     }
 
     @Test
@@ -109,7 +68,7 @@ class UpstreamVerdictTest {
             String end = c.command("Subject: hello\r\n\r\nhi\r\n.");
             assertTrue(end.startsWith("250") && end.contains("queued as PICKY1"), end);
             c.command("QUIT");
-            assertEquals(List.of("admin@office.test"), delivered);
+            assertEquals(List.of("admin@office.test"), delivered());
             JsonNode relayed = relay.audit("message.relayed").get(0);
             assertEquals(3, relayed.get("rcpt_count").asInt());
             assertEquals(1, relayed.get("rcpt_accepted").asInt());
@@ -134,7 +93,7 @@ class UpstreamVerdictTest {
             String temporary = c.command("Subject: later\r\n\r\nwait\r\n.");
             assertTrue(temporary.startsWith("451 4.3.0 Try again later"), temporary);
             c.command("QUIT");
-            assertTrue(delivered.isEmpty());
+            assertTrue(delivered().isEmpty());
             List<JsonNode> failed = relay.audit("message.failed");
             assertEquals(2, failed.size());
             assertTrue(failed.get(0).get("upstream_reply").asText().startsWith("554"));
@@ -154,7 +113,7 @@ class UpstreamVerdictTest {
             assertTrue(end.startsWith("250"), end);
             c.command("QUIT");
         }
-        assertEquals(1, delivered.size());
+        assertEquals(1, delivered().size());
     }
 
 }

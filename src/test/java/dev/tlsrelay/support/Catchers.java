@@ -21,7 +21,20 @@ public final class Catchers {
 
     public static Catcher start(Path dir, TlsMode mode, HeldCertificate identity,
             Optional<Catcher.Credentials> auth) throws IOException {
-        return Catcher.start(new Catcher.Options(new InetSocketAddress("127.0.0.1", 0), mode,
+        return startOn(0, dir, mode, identity, auth);
+    }
+
+    /** A catcher on a given port (to bring an upstream "back up" where the relay expects it). */
+    public static Catcher startOn(int port, Path dir, TlsMode mode, HeldCertificate identity,
+            Optional<Catcher.Credentials> auth) throws IOException {
+        return Catcher.start(new Catcher.Options(new InetSocketAddress("127.0.0.1", port), mode,
                 new TlsServer(identity, TlsVersion.TLS_1_2), dir, auth));
+    }
+
+    /** A loopback port nothing listens on right now (an upstream that is down). */
+    public static int unusedPort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            return s.getLocalPort();
+        }
     }
 }

@@ -8,6 +8,7 @@ import dev.tlsrelay.config.RelayConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -26,7 +27,10 @@ public final class RelayFixture implements AutoCloseable {
         this.auditFile = auditFile;
     }
 
-    /** A relay listening on 127.0.0.1:0 with {@code settings} on top of the defaults. */
+    /**
+     * A relay listening on 127.0.0.1:0 with {@code settings} on top of the defaults (pass-through
+     * delivery unless the settings say otherwise; spool and audit inside {@code dir}).
+     */
     public static RelayFixture start(Path dir, Map<String, String> settings) throws Exception {
         Map<String, String> all = new HashMap<>();
         all.put("listen.port", "0");
@@ -34,6 +38,8 @@ public final class RelayFixture implements AutoCloseable {
         all.put("listen.drain-timeout", "5s");
         all.put("upstream.timeout", "10s");
         all.put("audit.file", dir.resolve("audit.jsonl").toString());
+        all.put("delivery.mode", "pass-through");
+        all.put("spool.dir", dir.resolve("spool").toString());
         all.putAll(settings);
         RelayConfig config = ConfigLoader.fromValues(all, Map.of());
         return new RelayFixture(Relay.start(config), config.audit().file());
@@ -59,6 +65,31 @@ public final class RelayFixture implements AutoCloseable {
     /** Audit lines of one event type. */
     public List<JsonNode> audit(String event) throws IOException {
         return audit().stream().filter(n -> event.equals(n.path("event").asText())).toList();
+    }
+
+    /**
+     * Waits until at least {@code count} lines of {@code event} were written, then returns them. Some
+     * events (the message outcome) are written when the client's transaction ends, which can be
+     * just after the client has its reply.
+     */
+    public List<JsonNode> awaitAudit(String event, int count, Duration timeout) throws IOException,
+            InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<JsonNode> lines = audit(event);
+        while (lines.size() < count && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            lines = audit(event);
+        }
+        if (lines.size() < count) {
+            throw new AssertionError("expected " + count + " audit line(s) of " + event + " within " + timeout
+                    + ", the audit holds: " + audit());
+        }
+        return lines;
+    }
+
+    /** The raw audit file (empty if nothing was written yet). */
+    public String auditText() throws IOException {
+        return Files.exists(auditFile) ? Files.readString(auditFile) : "";
     }
 
     @Override

@@ -73,6 +73,12 @@ public final class TlsRelayProcess implements AutoCloseable {
         throw new AssertionError("no matching output line within " + timeout + "; output:\n" + output());
     }
 
+    /** SIGKILL: the process dies at once, mid-whatever, as in a power cut or an OOM kill. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(20, TimeUnit.SECONDS);
+    }
+
     public String output() {
         return String.join("\n", output);
     }
