@@ -26,14 +26,16 @@ public final class Relay implements AutoCloseable {
     private final RelayConfig config;
     private final AuditLog audit;
     private final RelayServer server;
+    private final UpstreamClient upstream;
     private final Optional<Spool> spool;
     private final Optional<QueueRunner> runner;
 
-    private Relay(RelayConfig config, AuditLog audit, RelayServer server, Optional<Spool> spool,
-            Optional<QueueRunner> runner) {
+    private Relay(RelayConfig config, AuditLog audit, RelayServer server, UpstreamClient upstream,
+            Optional<Spool> spool, Optional<QueueRunner> runner) {
         this.config = config;
         this.audit = audit;
         this.server = server;
+        this.upstream = upstream;
         this.spool = spool;
         this.runner = runner;
     }
@@ -65,8 +67,9 @@ public final class Relay implements AutoCloseable {
             throw e;
         }
         QueueRunner runner = null;
+        UpstreamClient upstream = null;
         try {
-            UpstreamClient upstream = new UpstreamClient(config.upstream(), config.listen().hostname(), audit);
+            upstream = new UpstreamClient(config.upstream(), config.listen().hostname(), audit);
             Delivery delivery;
             if (spool != null) {
                 runner = new QueueRunner(spool, upstream, audit, config.spool(), config.listen().hostname());
@@ -81,10 +84,13 @@ public final class Relay implements AutoCloseable {
                     u.tls().minVersion().protocolName(), u.tls().verify().configName(),
                     u.tls().trust().describe(), u.auth().map(a -> ", AUTH as " + a.username()).orElse(""),
                     spool == null ? "pass-through" : "spool in " + spool.dir(), config.audit().file());
-            return new Relay(config, audit, server, Optional.ofNullable(spool), Optional.ofNullable(runner));
+            return new Relay(config, audit, server, upstream, Optional.ofNullable(spool), Optional.ofNullable(runner));
         } catch (IOException | GeneralSecurityException | RuntimeException e) {
             if (runner != null) {
                 runner.close();
+            }
+            if (upstream != null) {
+                upstream.close();
             }
             if (spool != null) {
                 spool.close();
@@ -114,6 +120,7 @@ public final class Relay implements AutoCloseable {
     public void drainAndStop() {
         server.drainAndStop(config.listen().drainTimeout());
         runner.ifPresent(r -> r.stop(config.listen().drainTimeout()));
+        upstream.close();
         closeSpool();
         audit.close();
     }
@@ -122,6 +129,7 @@ public final class Relay implements AutoCloseable {
     public void close() {
         server.close();
         runner.ifPresent(QueueRunner::close);
+        upstream.close();
         closeSpool();
         audit.close();
     }

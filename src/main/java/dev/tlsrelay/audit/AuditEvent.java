@@ -28,6 +28,8 @@ public sealed interface AuditEvent {
      * @param rcptAccepted recipients the upstream accepted
      * @param upstreamReply the upstream's final reply line, if it gave one
      * @param reason       for a failure, what went wrong in plain words
+     * @param connectionReused the upstream connection had carried earlier messages (its TLS
+     *                     negotiation is audited with the session that opened it)
      */
     record Message(
             Instant at,
@@ -41,7 +43,8 @@ public sealed interface AuditEvent {
             Optional<String> upstreamReply,
             Optional<String> failure,
             Optional<String> reason,
-            Optional<String> queueId) implements AuditEvent {}
+            Optional<String> queueId,
+            boolean connectionReused) implements AuditEvent {}
 
     /** {@code message.queued}: a message is safely in the spool and its client got 250. */
     record Queued(Instant at, String session, String queueId, String client, String mailFrom, int rcptCount,

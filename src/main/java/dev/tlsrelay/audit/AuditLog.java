@@ -120,6 +120,9 @@ public final class AuditLog implements AutoCloseable {
         n.protocol().ifPresent(p -> o.put("protocol", p));
         n.cipher().ifPresent(c -> o.put("cipher", c));
         n.leaf().ifPresent(c -> certificate(o, c));
+        if (n.ok()) {
+            o.put("resumed", n.resumed());
+        }
         o.put("handshake_ms", n.handshake().toMillis());
         return o;
     }
@@ -149,6 +152,9 @@ public final class AuditLog implements AutoCloseable {
         putIfPresent(o, "failure", m.failure());
         putIfPresent(o, "reason", m.reason());
         putIfPresent(o, "queue_id", m.queueId());
+        if (m.relayed()) {
+            o.put("connection_reused", m.connectionReused());
+        }
         return o;
     }
 

@@ -209,7 +209,9 @@ public final class ConfigLoader {
         Duration timeout = duration(Key.UPSTREAM_TIMEOUT);
         TlsPolicy tls = tlsPolicy(timeout);
         Optional<Credentials> auth = credentials();
-        return new RelayConfig.Upstream(routes, tls, auth, timeout);
+        RelayConfig.Pool pool = new RelayConfig.Pool(positiveInt(Key.UPSTREAM_POOL_MAX_CONNECTIONS),
+                duration(Key.UPSTREAM_POOL_IDLE_TIMEOUT), positiveInt(Key.UPSTREAM_POOL_MAX_MESSAGES));
+        return new RelayConfig.Upstream(routes, tls, auth, timeout, pool);
     }
 
     /** {@code upstream.host} (+ port, security) or {@code upstream.hosts}: exactly one of the two. */

@@ -59,6 +59,11 @@ public enum Key {
     UPSTREAM_AUTH_PASSWORD("upstream.auth.password", null, "SMTP AUTH password (prefer password-file)", true),
     UPSTREAM_AUTH_PASSWORD_FILE("upstream.auth.password-file", null, "file whose first line is the password"),
     UPSTREAM_TIMEOUT("upstream.timeout", "60s", "bound on connect, TLS handshake and each upstream reply"),
+    UPSTREAM_POOL_MAX_CONNECTIONS("upstream.pool.max-connections", "5",
+            "upstream connections open at once, busy or idle; more senders wait up to upstream.timeout"),
+    UPSTREAM_POOL_IDLE_TIMEOUT("upstream.pool.idle-timeout", "30s", "an idle upstream connection is closed after this"),
+    UPSTREAM_POOL_MAX_MESSAGES("upstream.pool.max-messages-per-connection", "100",
+            "messages sent over one connection before it is replaced (1: no reuse)"),
     AUDIT_FILE("audit.file", "logs/tlsrelay-audit.jsonl", "JSON Lines audit of every TLS negotiation and message");
 
     private final String key;

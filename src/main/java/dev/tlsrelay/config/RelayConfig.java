@@ -92,7 +92,8 @@ public record RelayConfig(
             List<Route> routes,
             TlsPolicy tls,
             Optional<Credentials> auth,
-            Duration timeout) {
+            Duration timeout,
+            Pool pool) {
 
         public Upstream {
             routes = List.copyOf(routes);
@@ -103,6 +104,14 @@ public record RelayConfig(
             return routes.get(0);
         }
     }
+
+    /**
+     * Reuse of verified, authenticated upstream connections.
+     *
+     * @param maxConnections open at once, busy or idle
+     * @param maxMessagesPerConnection after this many messages a connection is closed (1: no reuse)
+     */
+    public record Pool(int maxConnections, Duration idleTimeout, int maxMessagesPerConnection) {}
 
     /** One smarthost: host name (what its certificate must name), port and how TLS starts. */
     public record Route(String host, int port, TlsMode security) {

@@ -180,6 +180,7 @@ public final class PassThroughDelivery implements Delivery {
 
         @Override
         public void close() {
+            boolean reused = connection != null && connection.reused();
             if (connection != null) {
                 connection.close();
             }
@@ -188,7 +189,7 @@ public final class PassThroughDelivery implements Delivery {
             }
             audit.write(new AuditEvent.Message(Instant.now(), client.sessionId(), client.clientAddress(), sender,
                     recipients, accepted, size, relayed, upstreamReply, failure.map(FailureCode::auditName),
-                    relayed ? Optional.empty() : reason, Optional.empty()));
+                    relayed ? Optional.empty() : reason, Optional.empty(), reused));
             if (relayed) {
                 log.info("[{}] relayed <{}> from {} to {} recipient(s), {} bytes: {}", client.sessionId(), sender,
                         client.clientAddress(), accepted, size, upstreamReply.orElse(""));

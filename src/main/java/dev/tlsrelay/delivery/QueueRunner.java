@@ -197,7 +197,7 @@ public final class QueueRunner implements AutoCloseable {
         if (a.accepted > 0) {
             audit.write(new AuditEvent.Message(now, m.sessionId(), m.clientAddress(), m.sender(),
                     m.recipients().size(), a.accepted, m.size(), true, a.finalReply, Optional.empty(),
-                    Optional.empty(), Optional.of(m.id())));
+                    Optional.empty(), Optional.of(m.id()), a.connectionReused));
             log.info("[{}] relayed {} to {} recipient(s): {}", m.sessionId(), m.id(), a.accepted,
                     a.finalReply.orElse(""));
         }
@@ -271,17 +271,19 @@ public final class QueueRunner implements AutoCloseable {
 
     /** What one attempt did to each recipient. */
     private record Attempt(List<Recipient> recipients, int accepted, Optional<String> finalReply,
-            Optional<String> error, Optional<FailureCode> failure) {}
+            Optional<String> error, Optional<FailureCode> failure, boolean connectionReused) {}
 
     private Attempt attempt(QueuedMessage m) {
         List<Recipient> rcpts = new ArrayList<>(m.recipients());
         List<Integer> accepted = new ArrayList<>();
+        boolean reused = false;
         try (UpstreamConnection c = upstream.open(m.sessionId())) {
+            reused = c.reused();
             SmtpReply mail = c.mailFrom(m.sender(), m.size(), !isAscii(m));
             if (!mail.isPositive()) {
                 applyToPending(rcpts, mail);
                 return new Attempt(rcpts, 0, Optional.empty(), Optional.of("sender refused: " + mail.line()),
-                        Optional.empty());
+                        Optional.empty(), reused);
             }
             for (int i = 0; i < rcpts.size(); i++) {
                 Recipient r = rcpts.get(i);
@@ -296,7 +298,8 @@ public final class QueueRunner implements AutoCloseable {
                 }
             }
             if (accepted.isEmpty()) {
-                return new Attempt(rcpts, 0, Optional.empty(), Optional.of("no recipient accepted"), Optional.empty());
+                return new Attempt(rcpts, 0, Optional.empty(), Optional.of("no recipient accepted"), Optional.empty(),
+                        reused);
             }
             SmtpReply end = sendBody(c, m);
             for (int i : accepted) {
@@ -305,11 +308,11 @@ public final class QueueRunner implements AutoCloseable {
             }
             if (!end.isPositive()) {
                 return new Attempt(rcpts, 0, Optional.empty(), Optional.of("message refused: " + end.line()),
-                        Optional.empty());
+                        Optional.empty(), reused);
             }
             Optional<String> error = rcpts.stream().anyMatch(r -> r.state() == State.PENDING)
                     ? Optional.of("some recipients deferred") : Optional.empty();
-            return new Attempt(rcpts, accepted.size(), Optional.of(end.line()), error, Optional.empty());
+            return new Attempt(rcpts, accepted.size(), Optional.of(end.line()), error, Optional.empty(), reused);
         } catch (UpstreamException e) {
             SmtpReply r = e.clientReply();
             if (r.isPermanent()) {
@@ -317,7 +320,7 @@ public final class QueueRunner implements AutoCloseable {
                     rcpts.set(i, verdict(rcpts.get(i), r));
                 }
             }
-            return new Attempt(rcpts, 0, Optional.empty(), Optional.of(r.text()), e.tlsFailure());
+            return new Attempt(rcpts, 0, Optional.empty(), Optional.of(r.text()), e.tlsFailure(), reused);
         }
     }
 

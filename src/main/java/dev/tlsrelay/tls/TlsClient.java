@@ -6,16 +6,22 @@ import java.net.SocketTimeoutException;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.time.Instant;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.HostnameVerifier;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
 import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.TlsFatalAlert;
@@ -28,15 +34,79 @@ import org.bouncycastle.tls.TlsFatalAlertReceived;
  */
 public final class TlsClient {
 
+    /** How long a TLS session may be resumed. */
+    private static final int SESSION_TIMEOUT_SECONDS = 3600;
+
     private final TlsPolicy policy;
     private final X509TrustManager pkix;
+    private final Map<Socket, VerifyingTrustManager> verifiers = new ConcurrentHashMap<>();
+    private final SSLContext context;
 
     /**
+     * One SSL context for every connection under this policy, so that its client session cache lets
+     * new connections to the same server resume (TLS 1.2 session ids and tickets, TLS 1.3 PSK).
+     *
      * @throws GeneralSecurityException if the trust anchors cannot be turned into a trust manager
      */
     public TlsClient(TlsPolicy policy) throws GeneralSecurityException {
         this.policy = policy;
         this.pkix = policy.trust().pkixTrustManager();
+        this.context = SSLContext.getInstance("TLS", Providers.jsse());
+        context.init(null, new TrustManager[] {new PerConnectionTrust()}, Providers.random());
+        context.getClientSessionContext().setSessionTimeout(SESSION_TIMEOUT_SECONDS);
+    }
+
+    /**
+     * Hands each handshake to the verifier of its own connection, which knows the host that
+     * connection was opened for and records exactly why a server was refused.
+     */
+    private final class PerConnectionTrust extends X509ExtendedTrustManager {
+        private VerifyingTrustManager of(Socket socket) throws CertificateException {
+            VerifyingTrustManager v = socket == null ? null : verifiers.get(socket);
+            if (v == null) {
+                throw new CertificateException("no verifier registered for this connection");
+            }
+            return v;
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
+            of(socket).checkServerTrusted(chain, authType, socket);
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
+            throw new CertificateException("the relay verifies sockets, not engines");
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            throw new CertificateException("a server is only verified for a known connection");
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
+            throw new CertificateException("this trust manager only verifies servers");
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
+            throw new CertificateException("this trust manager only verifies servers");
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            throw new CertificateException("this trust manager only verifies servers");
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return pkix.getAcceptedIssuers();
+        }
     }
 
     public TlsPolicy policy() {
@@ -132,15 +202,10 @@ public final class TlsClient {
         public Socket createSocket(Socket plain, String ignoredHost, int ignoredPort, boolean autoClose)
                 throws IOException {
             VerifyingTrustManager tm = new VerifyingTrustManager(policy, host, pkix);
-            SSLSocket ssl;
-            try {
-                SSLContext ctx = SSLContext.getInstance("TLS", Providers.jsse());
-                ctx.init(null, new TrustManager[] {tm}, Providers.random());
-                // Always the configured host: what we verify must be what we asked for.
-                ssl = (SSLSocket) ctx.getSocketFactory().createSocket(plain, host, port, autoClose);
-            } catch (GeneralSecurityException e) {
-                throw new IOException("cannot set up TLS: " + e.getMessage(), e);
-            }
+            // Always the configured host: what we verify must be what we asked for. Host and port
+            // also key the session cache, so a session is only ever resumed with the same server.
+            SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(plain, host, port, autoClose);
+            verifiers.put(ssl, tm);
             ssl.setUseClientMode(true);
             ssl.setSSLParameters(parametersFor(host));
             ssl.setSoTimeout((int) policy.handshakeTimeout().toMillis());
@@ -157,15 +222,27 @@ public final class TlsClient {
         @Override
         public boolean verify(String ignoredHost, SSLSession session) {
             VerifyingTrustManager tm = trustManager;
-            if (tm == null || tm.leaf().isEmpty()) {
-                // The server was never put through our checks (no certificate seen): fail closed.
-                negotiation = failure(FailureCode.HANDSHAKE_FAILED, "the server's certificate was not verified");
+            verifiers.remove(socket);
+            if (tm == null) {
+                negotiation = failure(FailureCode.HANDSHAKE_FAILED, "no TLS layer was set up by the relay");
                 return false;
+            }
+            boolean resumed = tm.leaf().isEmpty();
+            if (resumed) {
+                // A resumed session skips the trust manager: verify its certificate again, here.
+                try {
+                    java.security.cert.Certificate[] peer = session.getPeerCertificates();
+                    tm.verifyResumed(java.util.Arrays.copyOf(peer, peer.length, X509Certificate[].class));
+                } catch (javax.net.ssl.SSLPeerUnverifiedException | CertificateException | ArrayStoreException e) {
+                    negotiation = failure(tm.failure().orElse(FailureCode.HANDSHAKE_FAILED),
+                            tm.failureDetail().orElse("resumed session without a verifiable certificate: " + e));
+                    return false;
+                }
             }
             negotiation = new TlsNegotiation(TlsNegotiation.Direction.UPSTREAM, host, port, mode, start,
                     Duration.between(start, Instant.now()), TlsNegotiation.Outcome.OK, Optional.empty(),
                     Optional.empty(), Optional.of(session.getProtocol()), Optional.of(session.getCipherSuite()),
-                    tm.leaf().map(CertificateFacts::of));
+                    tm.leaf().map(CertificateFacts::of), resumed);
             return true;
         }
 
@@ -174,6 +251,10 @@ public final class TlsClient {
          * otherwise the reason read from the TLS alert.
          */
         public TlsNegotiation failed(Throwable cause) {
+            SSLSocket s = socket;
+            if (s != null) {
+                verifiers.remove(s);
+            }
             if (negotiation == null) {
                 VerifyingTrustManager tm = trustManager;
                 FailureCode code = tm != null && tm.failure().isPresent() ? tm.failure().get() : classify(cause);

@@ -12,6 +12,8 @@ import java.util.Optional;
  * @param detail   a human explanation of a failure (the seen pins, the names on the certificate)
  * @param protocol negotiated version, when a handshake completed
  * @param leaf     the server certificate, when one was received (also on verification failures)
+ * @param resumed  an earlier TLS session was resumed (no full handshake; the server's certificate
+ *                 from that session was verified again)
  */
 public record TlsNegotiation(
         Direction direction,
@@ -25,7 +27,8 @@ public record TlsNegotiation(
         Optional<String> detail,
         Optional<String> protocol,
         Optional<String> cipher,
-        Optional<CertificateFacts> leaf) {
+        Optional<CertificateFacts> leaf,
+        boolean resumed) {
 
     /** Which side of the relay the peer was on. */
     public enum Direction {
@@ -43,6 +46,14 @@ public record TlsNegotiation(
         if ((outcome == Outcome.OK) == failure.isPresent()) {
             throw new IllegalArgumentException("a failure code goes with a failed outcome, and only with it");
         }
+    }
+
+    /** A negotiation with a full handshake (not resumed). */
+    public TlsNegotiation(Direction direction, String peerHost, int peerPort, TlsMode mode, Instant at,
+            Duration handshake, Outcome outcome, Optional<FailureCode> failure, Optional<String> detail,
+            Optional<String> protocol, Optional<String> cipher, Optional<CertificateFacts> leaf) {
+        this(direction, peerHost, peerPort, mode, at, handshake, outcome, failure, detail, protocol, cipher, leaf,
+                false);
     }
 
     public boolean ok() {

@@ -20,10 +20,16 @@ import javax.net.ssl.SSLSocket;
 public final class TlsServer {
 
     private final SSLContext context;
-    private final TlsVersion minVersion;
+    private final List<String> protocols;
 
     public TlsServer(HeldCertificate identity, TlsVersion minVersion) {
-        this.minVersion = minVersion;
+        this(identity, minVersion, TlsVersion.TLS_1_3);
+    }
+
+    /** A server that also caps the version (to stand in for servers that lack TLS 1.3). */
+    public TlsServer(HeldCertificate identity, TlsVersion minVersion, TlsVersion maxVersion) {
+        this.protocols = minVersion.protocolsFromThisUp().stream()
+                .filter(p -> TlsVersion.fromProtocolName(p).orElseThrow().compareTo(maxVersion) <= 0).toList();
         try {
             KeyStore ks = KeyStore.getInstance("PKCS12");
             ks.load(null, null);
@@ -58,7 +64,7 @@ public final class TlsServer {
 
     private SSLParameters parameters() {
         SSLParameters p = new SSLParameters();
-        p.setProtocols(minVersion.protocolsFromThisUp().toArray(String[]::new));
+        p.setProtocols(protocols.toArray(String[]::new));
         p.setCipherSuites(TlsPolicy.MODERN_CIPHER_SUITES.toArray(String[]::new));
         p.setUseCipherSuitesOrder(true);
         p.setNeedClientAuth(false);
@@ -67,6 +73,6 @@ public final class TlsServer {
 
     /** Protocol names this server accepts. */
     public List<String> protocols() {
-        return minVersion.protocolsFromThisUp();
+        return protocols;
     }
 }

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * is negotiated, and every attempt, however it ends, writes exactly one {@code tls.handshake}
  * audit event before anything else happens on the connection.
  */
-public final class UpstreamClient {
+public final class UpstreamClient implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(UpstreamClient.class);
 
@@ -40,6 +40,7 @@ public final class UpstreamClient {
     private final String heloName;
     private final TlsClient tls;
     private final AuditLog audit;
+    private final ConnectionPool pool;
 
     /**
      * @param heloName the name the relay gives in its EHLO (never looked up in DNS)
@@ -51,6 +52,7 @@ public final class UpstreamClient {
         this.heloName = heloName;
         this.tls = new TlsClient(upstream.tls());
         this.audit = audit;
+        this.pool = new ConnectionPool(upstream.pool(), upstream.timeout());
     }
 
     public RelayConfig.Upstream upstream() {
@@ -66,6 +68,36 @@ public final class UpstreamClient {
      * @throws UpstreamException with the reply to give the client when every smarthost failed
      */
     public UpstreamConnection open(String sessionId) throws UpstreamException {
+        Optional<UpstreamConnection> idle = pool.takeIdle();
+        if (idle.isPresent()) {
+            log.debug("[{}] reusing a verified upstream connection", sessionId);
+            return idle.get().reuse();
+        }
+        try {
+            if (!pool.acquire()) {
+                throw new UpstreamException(new SmtpReply(451, "4.4.5 All " + upstream.pool().maxConnections()
+                        + " upstream connections are busy (upstream.pool.max-connections); try again later"),
+                        Optional.empty(), null);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UpstreamException(new SmtpReply(421, "4.3.2 Relay shutting down"), Optional.empty(), e);
+        }
+        try {
+            return openNew(sessionId);
+        } catch (UpstreamException | RuntimeException e) {
+            pool.releasePermit();
+            throw e;
+        }
+    }
+
+    /** Closes idle pooled connections (QUIT); connections in use close when their user is done. */
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    private UpstreamConnection openNew(String sessionId) throws UpstreamException {
         UpstreamException last = null;
         for (RelayConfig.Route route : upstream.routes()) {
             try {
@@ -145,7 +177,7 @@ public final class UpstreamClient {
             throw new UpstreamException(new SmtpReply(451, "4.7.0 The upstream server does not offer AUTH;"
                     + " message not sent, check upstream.host and upstream.auth.*"), Optional.empty(), null);
         }
-        return new UpstreamConnection(channel, connectionTls, negotiated.get());
+        return new UpstreamConnection(channel, connectionTls, negotiated.get(), pool);
     }
 
     private void recordHandshake(String sessionId, TlsNegotiation n) {

@@ -18,17 +18,65 @@ public final class UpstreamConnection implements AutoCloseable {
     private final SmtpChannel channel;
     private final TlsClient.ConnectionTls tls;
     private final TlsNegotiation negotiation;
+    private final ConnectionPool pool;
     private boolean broken;
+    private boolean reused;
+    private int messages;
+    private long idleSince = System.nanoTime();
 
-    UpstreamConnection(SmtpChannel channel, TlsClient.ConnectionTls tls, TlsNegotiation negotiation) {
+    UpstreamConnection(SmtpChannel channel, TlsClient.ConnectionTls tls, TlsNegotiation negotiation,
+            ConnectionPool pool) {
         this.channel = channel;
         this.tls = tls;
         this.negotiation = negotiation;
+        this.pool = pool;
     }
 
-    /** How this connection's TLS was negotiated. */
+    /** How this connection's TLS was negotiated (when it was opened, for a reused one). */
     public TlsNegotiation negotiation() {
         return negotiation;
+    }
+
+    /** Whether this connection already carried an earlier message (no new TLS negotiation). */
+    public boolean reused() {
+        return reused;
+    }
+
+    // ---- pool bookkeeping --------------------------------------------------------------------
+
+    /** Marks the connection as taken from the pool for another message. */
+    UpstreamConnection reuse() {
+        reused = true;
+        return this;
+    }
+
+    java.time.Duration idleFor() {
+        return java.time.Duration.ofNanos(System.nanoTime() - idleSince);
+    }
+
+    boolean reusable(int maxMessages) {
+        return !broken && messages < maxMessages;
+    }
+
+    /** RSET before the next message; false when the server did not answer 250. */
+    boolean resetForReuse() {
+        try {
+            boolean ok = channel.simpleCommand("RSET") == 250;
+            idleSince = System.nanoTime();
+            return ok;
+        } catch (MessagingException e) {
+            return false;
+        }
+    }
+
+    /** NOOP: is the server still there. */
+    boolean probe() {
+        return channel.isConnected();
+    }
+
+    /** QUIT and close, for good. */
+    void quit() {
+        UpstreamClient.closeQuietly(channel);
     }
 
     /**
@@ -74,7 +122,8 @@ public final class UpstreamConnection implements AutoCloseable {
         try {
             return channel.beginData();
         } catch (SMTPSendFailedException e) {
-            throw new UpstreamException(SmtpReply.parse(e.getReturnCode(), e.getMessage()), Optional.empty(), e);
+            throw new UpstreamException(closing(SmtpReply.parse(e.getReturnCode(), e.getMessage())), Optional.empty(),
+                    e);
         } catch (MessagingException e) {
             broken = true;
             throw UpstreamClient.lostConnection(e);
@@ -85,9 +134,10 @@ public final class UpstreamConnection implements AutoCloseable {
     public SmtpReply endData() throws UpstreamException {
         try {
             channel.endData();
+            messages++;
             return SmtpReply.parse(channel.getLastReturnCode(), channel.getLastServerResponse());
         } catch (SMTPSendFailedException e) {
-            return SmtpReply.parse(e.getReturnCode(), e.getMessage());
+            return closing(SmtpReply.parse(e.getReturnCode(), e.getMessage()));
         } catch (MessagingException | IOException e) {
             broken = true;
             throw UpstreamClient.lostConnection(e);
@@ -117,7 +167,7 @@ public final class UpstreamConnection implements AutoCloseable {
         }
         try {
             int code = channel.simpleCommand(cmd);
-            return SmtpReply.parse(code, channel.getLastServerResponse());
+            return closing(SmtpReply.parse(code, channel.getLastServerResponse()));
         } catch (MessagingException e) {
             broken = true;
             throw UpstreamClient.lostConnection(e);
@@ -127,10 +177,18 @@ public final class UpstreamConnection implements AutoCloseable {
         }
     }
 
-    /** QUIT (when the connection is still sound) and close. */
+    /** 421: the server is closing this connection; it must not be used again. */
+    private SmtpReply closing(SmtpReply reply) {
+        if (reply.code() == 421) {
+            broken = true;
+        }
+        return reply;
+    }
+
+    /** Done with this connection: back to the pool if it is sound, else QUIT and close. */
     @Override
     public void close() {
-        UpstreamClient.closeQuietly(channel);
+        pool.release(this);
     }
 
     /** Whether an I/O failure or an abort made this connection unusable. */
