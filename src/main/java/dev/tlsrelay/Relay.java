@@ -1,34 +1,42 @@
 package dev.tlsrelay;
 
+import dev.tlsrelay.admin.AdminServer;
+import dev.tlsrelay.admin.RelayMetrics;
 import dev.tlsrelay.audit.AuditLog;
 import dev.tlsrelay.config.RelayConfig;
 import dev.tlsrelay.delivery.Delivery;
 import dev.tlsrelay.delivery.PassThroughDelivery;
 import dev.tlsrelay.delivery.QueueRunner;
 import dev.tlsrelay.delivery.SpoolDelivery;
-import dev.tlsrelay.spool.Spool;
 import dev.tlsrelay.inbound.RelayServer;
+import dev.tlsrelay.spool.Spool;
 import dev.tlsrelay.upstream.UpstreamClient;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running relay: listener, delivery, upstream client and audit log wired from one validated
- * {@link RelayConfig}. What {@code tlsrelay run}, the demo and the tests start.
+ * A running relay: listener, delivery, upstream client, audit log and admin endpoint wired from one
+ * validated {@link RelayConfig}. What {@code tlsrelay run}, the demo and the tests start.
  */
 public final class Relay implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
 
-    private final RelayConfig config;
+    private volatile RelayConfig config;
+    private volatile UpstreamClient upstream;
     private final AuditLog audit;
     private final RelayServer server;
-    private final UpstreamClient upstream;
     private final Optional<Spool> spool;
     private final Optional<QueueRunner> runner;
+    private Optional<AdminServer> admin = Optional.empty();
 
     private Relay(RelayConfig config, AuditLog audit, RelayServer server, UpstreamClient upstream,
             Optional<Spool> spool, Optional<QueueRunner> runner) {
@@ -40,15 +48,10 @@ public final class Relay implements AutoCloseable {
         this.runner = runner;
     }
 
-    /** The spool's delivery loop, in spool mode. */
-    public Optional<QueueRunner> queue() {
-        return runner;
-    }
-
     /**
      * Starts a relay. Prints each risky-setting warning once.
      *
-     * @throws IOException if the audit file cannot be opened or the listener cannot bind
+     * @throws IOException if the spool is in use, or the audit file, listener or admin port unusable
      * @throws GeneralSecurityException if the trust anchors are unusable
      */
     public static Relay start(RelayConfig config) throws IOException, GeneralSecurityException {
@@ -68,24 +71,24 @@ public final class Relay implements AutoCloseable {
         }
         QueueRunner runner = null;
         UpstreamClient upstream = null;
+        RelayServer server = null;
         try {
             upstream = new UpstreamClient(config.upstream(), config.listen().hostname(), audit);
-            Delivery delivery;
             if (spool != null) {
                 runner = new QueueRunner(spool, upstream, audit, config.spool(), config.listen().hostname());
-                delivery = new SpoolDelivery(spool, runner, audit, config.spool(), config.listen().hostname());
                 runner.start();
-            } else {
-                delivery = new PassThroughDelivery(upstream, audit, config.listen().hostname());
             }
-            RelayServer server = RelayServer.start(config.listen(), config.senders(), delivery);
-            RelayConfig.Upstream u = config.upstream();
-            log.info("relaying to {} ({}+, verify {}, trust {}{}), {}, audit in {}", u.routes(),
-                    u.tls().minVersion().protocolName(), u.tls().verify().configName(),
-                    u.tls().trust().describe(), u.auth().map(a -> ", AUTH as " + a.username()).orElse(""),
-                    spool == null ? "pass-through" : "spool in " + spool.dir(), config.audit().file());
-            return new Relay(config, audit, server, upstream, Optional.ofNullable(spool), Optional.ofNullable(runner));
+            server = RelayServer.start(config.listen(), config.senders(),
+                    delivery(config, upstream, audit, spool, runner));
+            Relay relay = new Relay(config, audit, server, upstream, Optional.ofNullable(spool),
+                    Optional.ofNullable(runner));
+            relay.startAdmin();
+            log.info(relay.banner());
+            return relay;
         } catch (IOException | GeneralSecurityException | RuntimeException e) {
+            if (server != null) {
+                server.close();
+            }
             if (runner != null) {
                 runner.close();
             }
@@ -100,6 +103,94 @@ public final class Relay implements AutoCloseable {
         }
     }
 
+    private static Delivery delivery(RelayConfig config, UpstreamClient upstream, AuditLog audit, Spool spool,
+            QueueRunner runner) {
+        return spool != null
+                ? new SpoolDelivery(spool, runner, audit, config.spool(), config.listen().hostname())
+                : new PassThroughDelivery(upstream, audit, config.listen().hostname());
+    }
+
+    private void startAdmin() throws IOException {
+        if (config.admin().address().isEmpty()) {
+            return;
+        }
+        RelayMetrics metrics = new RelayMetrics(audit, server::activeSessions,
+                () -> runner.map(QueueRunner::queued).orElse(0),
+                () -> runner.map(QueueRunner::oldestAge).orElse(Duration.ZERO));
+        admin = Optional.of(AdminServer.start(config.admin().address().get(), metrics, server::listening,
+                this::spoolWritable));
+    }
+
+    private boolean spoolWritable() {
+        if (spool.isEmpty()) {
+            return true;
+        }
+        try {
+            Spool s = spool.get();
+            return Files.isWritable(s.dir().resolve("queue")) && s.freeSpace() >= config.spool().minFreeSpace();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The one-line startup summary. */
+    String banner() {
+        RelayConfig.Upstream u = config.upstream();
+        String version = Optional.ofNullable(Relay.class.getPackage().getImplementationVersion()).orElse("dev");
+        return String.format("tlsrelay %s listening on %s:%d, relaying to %s (%s+, verify %s, trust %s%s), %s,"
+                        + " audit in %s", version, config.listen().host().getHostAddress(), port(), u.routes(),
+                u.tls().minVersion().protocolName(), u.tls().verify().configName(), u.tls().trust().describe(),
+                u.auth().map(a -> ", AUTH as " + a.username()).orElse(""),
+                spool.map(s -> "spool in " + s.dir()).orElse("pass-through"), config.audit().file());
+    }
+
+    /**
+     * Applies a new configuration without dropping anything in flight: credentials, trust, pins,
+     * smarthosts, pool and limits take effect for transactions and delivery attempts that start
+     * from now on. Settings fixed at start (addresses, ports, delivery mode, spool, audit file) keep
+     * their running values; each is named in the returned notes.
+     *
+     * @throws GeneralSecurityException if the new trust anchors are unusable (nothing is changed)
+     */
+    public synchronized List<String> reload(RelayConfig next) throws GeneralSecurityException {
+        List<String> notes = new ArrayList<>();
+        RelayConfig.Listen now = config.listen();
+        RelayConfig.Listen asked = next.listen();
+        restartOnly(notes, "listen.host", now.host(), asked.host());
+        restartOnly(notes, "listen.port", now.port(), asked.port());
+        restartOnly(notes, "listen.hostname", now.hostname(), asked.hostname());
+        restartOnly(notes, "listen.max-connections", now.maxConnections(), asked.maxConnections());
+        restartOnly(notes, "listen.max-recipients", now.maxRecipients(), asked.maxRecipients());
+        restartOnly(notes, "listen.timeout", now.timeout(), asked.timeout());
+        restartOnly(notes, "delivery.mode", config.deliveryMode(), next.deliveryMode());
+        restartOnly(notes, "spool.*", config.spool(), next.spool());
+        restartOnly(notes, "audit.file", config.audit(), next.audit());
+        restartOnly(notes, "admin.*", config.admin(), next.admin());
+        RelayConfig.Listen listen = new RelayConfig.Listen(now.host(), now.port(), now.hostname(),
+                asked.allowedNetworks(), asked.maxMessageSize(), now.maxRecipients(), now.maxConnections(),
+                now.timeout(), asked.drainTimeout(), asked.abuse());
+        RelayConfig applied = new RelayConfig(listen, next.senders(), config.deliveryMode(), config.spool(),
+                next.upstream(), config.audit(), config.admin(), next.settings(), next.warnings());
+        UpstreamClient fresh = new UpstreamClient(applied.upstream(), listen.hostname(), audit);
+        UpstreamClient old = upstream;
+        runner.ifPresent(r -> r.useUpstream(fresh));
+        server.update(listen, applied.senders(),
+                delivery(applied, fresh, audit, spool.orElse(null), runner.orElse(null)));
+        upstream = fresh;
+        config = applied;
+        // Idle connections of the old client close now; busy ones when their transaction ends.
+        old.close();
+        applied.warnings().forEach(w -> log.warn("RISKY SETTING: {}", w));
+        log.info("configuration reloaded: {}", banner());
+        return notes;
+    }
+
+    private static void restartOnly(List<String> notes, String key, Object running, Object asked) {
+        if (!Objects.equals(running, asked)) {
+            notes.add(key + " changed: it takes effect after a restart; the running value stays");
+        }
+    }
+
     public RelayConfig config() {
         return config;
     }
@@ -109,8 +200,18 @@ public final class Relay implements AutoCloseable {
         return server.port();
     }
 
+    /** The admin endpoint's port, when enabled. */
+    public Optional<Integer> adminPort() {
+        return admin.map(AdminServer::port);
+    }
+
     public AuditLog audit() {
         return audit;
+    }
+
+    /** The spool's delivery loop, in spool mode. */
+    public Optional<QueueRunner> queue() {
+        return runner;
     }
 
     /**
@@ -120,21 +221,19 @@ public final class Relay implements AutoCloseable {
     public void drainAndStop() {
         server.drainAndStop(config.listen().drainTimeout());
         runner.ifPresent(r -> r.stop(config.listen().drainTimeout()));
-        upstream.close();
-        closeSpool();
-        audit.close();
+        stopTheRest();
     }
 
     @Override
     public void close() {
         server.close();
         runner.ifPresent(QueueRunner::close);
-        upstream.close();
-        closeSpool();
-        audit.close();
+        stopTheRest();
     }
 
-    private void closeSpool() {
+    private void stopTheRest() {
+        admin.ifPresent(AdminServer::close);
+        upstream.close();
         spool.ifPresent(s -> {
             try {
                 s.close();
@@ -142,5 +241,6 @@ public final class Relay implements AutoCloseable {
                 log.warn("cannot release the spool lock: {}", e.getMessage());
             }
         });
+        audit.close();
     }
 }

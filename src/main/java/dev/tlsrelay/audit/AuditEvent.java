@@ -30,6 +30,7 @@ public sealed interface AuditEvent {
      * @param reason       for a failure, what went wrong in plain words
      * @param connectionReused the upstream connection had carried earlier messages (its TLS
      *                     negotiation is audited with the session that opened it)
+     * @param upstreamTime from asking for an upstream connection to the upstream's final reply
      */
     record Message(
             Instant at,
@@ -44,7 +45,8 @@ public sealed interface AuditEvent {
             Optional<String> failure,
             Optional<String> reason,
             Optional<String> queueId,
-            boolean connectionReused) implements AuditEvent {}
+            boolean connectionReused,
+            Optional<java.time.Duration> upstreamTime) implements AuditEvent {}
 
     /** {@code message.queued}: a message is safely in the spool and its client got 250. */
     record Queued(Instant at, String session, String queueId, String client, String mailFrom, int rcptCount,

@@ -155,6 +155,7 @@ public final class AuditLog implements AutoCloseable {
         if (m.relayed()) {
             o.put("connection_reused", m.connectionReused());
         }
+        m.upstreamTime().ifPresent(d -> o.put("upstream_ms", d.toMillis()));
         return o;
     }
 

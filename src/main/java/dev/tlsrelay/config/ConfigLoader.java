@@ -101,10 +101,26 @@ public final class ConfigLoader {
         RelayConfig.Spool spool = spool();
         RelayConfig.Upstream upstream = upstream();
         RelayConfig.Audit audit = new RelayConfig.Audit(Path.of(required(Key.AUDIT_FILE)));
+        RelayConfig.Admin admin = admin();
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new RelayConfig(listen, senders, mode, spool, upstream, audit, settings, warnings);
+        return new RelayConfig(listen, senders, mode, spool, upstream, audit, admin, settings, warnings);
+    }
+
+    private RelayConfig.Admin admin() {
+        InetAddress host = parse(Key.ADMIN_HOST, ConfigLoader::ipLiteral, "an IP address such as 127.0.0.1");
+        if (value(Key.ADMIN_PORT).isEmpty()) {
+            record(Key.ADMIN_PORT);
+            return new RelayConfig.Admin(Optional.empty());
+        }
+        int port = port(Key.ADMIN_PORT, true);
+        if (host != null && !host.isLoopbackAddress()) {
+            warnings.add("admin.host = " + host.getHostAddress() + ": health and metrics are reachable from the"
+                    + " network (they reveal upstream names and traffic volumes)");
+        }
+        return new RelayConfig.Admin(host == null ? Optional.empty()
+                : Optional.of(new java.net.InetSocketAddress(host, port)));
     }
 
     private RelayConfig.Listen listen() {

@@ -64,6 +64,8 @@ public enum Key {
     UPSTREAM_POOL_IDLE_TIMEOUT("upstream.pool.idle-timeout", "30s", "an idle upstream connection is closed after this"),
     UPSTREAM_POOL_MAX_MESSAGES("upstream.pool.max-messages-per-connection", "100",
             "messages sent over one connection before it is replaced (1: no reuse)"),
+    ADMIN_HOST("admin.host", "127.0.0.1", "address of the health and metrics endpoint"),
+    ADMIN_PORT("admin.port", null, "port of GET /healthz and /metrics; empty: no endpoint"),
     AUDIT_FILE("audit.file", "logs/tlsrelay-audit.jsonl", "JSON Lines audit of every TLS negotiation and message");
 
     private final String key;

@@ -22,6 +22,7 @@ public record RelayConfig(
         Spool spool,
         Upstream upstream,
         Audit audit,
+        Admin admin,
         List<Setting> settings,
         List<String> warnings) {
 
@@ -161,6 +162,9 @@ public record RelayConfig(
 
     /** Where audit records go. */
     public record Audit(Path file) {}
+
+    /** The health and metrics endpoint, if enabled. */
+    public record Admin(Optional<java.net.InetSocketAddress> address) {}
 
     /** Where a key's effective value came from. */
     public enum Origin {

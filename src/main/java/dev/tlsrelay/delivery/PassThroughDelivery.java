@@ -56,6 +56,8 @@ public final class PassThroughDelivery implements Delivery {
         private Optional<String> upstreamReply = Optional.empty();
         private Optional<FailureCode> failure = Optional.empty();
         private Optional<String> reason = Optional.empty();
+        private long upstreamStart;
+        private Optional<java.time.Duration> upstreamTime = Optional.empty();
 
         PassThrough(ClientSession client) {
             this.client = client;
@@ -64,6 +66,7 @@ public final class PassThroughDelivery implements Delivery {
         @Override
         public SmtpReply mailFrom(String from, long declaredSize) {
             this.sender = from;
+            this.upstreamStart = System.nanoTime();
             try {
                 connection = upstream.open(client.sessionId());
             } catch (UpstreamException e) {
@@ -150,6 +153,7 @@ public final class PassThroughDelivery implements Delivery {
             }
             try {
                 SmtpReply r = connection.endData();
+                upstreamTime = Optional.of(java.time.Duration.ofNanos(System.nanoTime() - upstreamStart));
                 upstreamReply = Optional.of(r.line());
                 relayed = r.isPositive();
                 if (!relayed) {
@@ -189,7 +193,7 @@ public final class PassThroughDelivery implements Delivery {
             }
             audit.write(new AuditEvent.Message(Instant.now(), client.sessionId(), client.clientAddress(), sender,
                     recipients, accepted, size, relayed, upstreamReply, failure.map(FailureCode::auditName),
-                    relayed ? Optional.empty() : reason, Optional.empty(), reused));
+                    relayed ? Optional.empty() : reason, Optional.empty(), reused, upstreamTime));
             if (relayed) {
                 log.info("[{}] relayed <{}> from {} to {} recipient(s), {} bytes: {}", client.sessionId(), sender,
                         client.clientAddress(), accepted, size, upstreamReply.orElse(""));

@@ -43,7 +43,7 @@ public final class QueueRunner implements AutoCloseable {
     private static final Duration TICK = Duration.ofSeconds(1);
 
     private final Spool spool;
-    private final UpstreamClient upstream;
+    private volatile UpstreamClient upstream;
     private final AuditLog audit;
     private final RelayConfig.Spool config;
     private final String relayHostname;
@@ -76,6 +76,11 @@ public final class QueueRunner implements AutoCloseable {
         scheduler = Thread.ofVirtual().name("tlsrelay-spool").start(this::loop);
     }
 
+    /** Delivers with this client from the next attempt on (reload); attempts running finish as they began. */
+    public void useUpstream(UpstreamClient client) {
+        this.upstream = client;
+    }
+
     /** A newly committed message: try it now. */
     public void enqueue(QueuedMessage m) {
         index.put(m.id(), m);
@@ -85,6 +90,12 @@ public final class QueueRunner implements AutoCloseable {
     /** Messages known to be queued (for tests and status). */
     public int queued() {
         return index.size();
+    }
+
+    /** How long the oldest queued message has waited; zero when the queue is empty. */
+    public Duration oldestAge() {
+        Instant now = Instant.now();
+        return index.values().stream().map(m -> m.age(now)).max(Comparator.naturalOrder()).orElse(Duration.ZERO);
     }
 
     private void wake() {
@@ -192,12 +203,14 @@ public final class QueueRunner implements AutoCloseable {
             return;
         }
         QueuedMessage m = loaded.get();
+        long started = System.nanoTime();
         Attempt a = attempt(m);
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
         Instant now = Instant.now();
         if (a.accepted > 0) {
             audit.write(new AuditEvent.Message(now, m.sessionId(), m.clientAddress(), m.sender(),
                     m.recipients().size(), a.accepted, m.size(), true, a.finalReply, Optional.empty(),
-                    Optional.empty(), Optional.of(m.id()), a.connectionReused));
+                    Optional.empty(), Optional.of(m.id()), a.connectionReused, Optional.of(took)));
             log.info("[{}] relayed {} to {} recipient(s): {}", m.sessionId(), m.id(), a.accepted,
                     a.finalReply.orElse(""));
         }

@@ -26,8 +26,8 @@ final class AccessPolicy implements SessionHandler {
 
     private static final Logger log = LoggerFactory.getLogger(AccessPolicy.class);
 
-    private final List<Cidr> allowed;
-    private final RelayConfig.Abuse limits;
+    private volatile List<Cidr> allowed;
+    private volatile RelayConfig.Abuse limits;
     private final AtomicBoolean draining = new AtomicBoolean();
     private final Map<InetAddress, AtomicInteger> active = new ConcurrentHashMap<>();
     private final Map<InetAddress, Deque<Long>> recent = new ConcurrentHashMap<>();
@@ -39,6 +39,17 @@ final class AccessPolicy implements SessionHandler {
 
     boolean allows(InetAddress address) {
         return allowed.stream().anyMatch(c -> c.contains(address));
+    }
+
+    /** New allow-list and limits, for connections from now on (reload). */
+    void update(List<Cidr> newAllowed, RelayConfig.Abuse newLimits) {
+        this.allowed = List.copyOf(newAllowed);
+        this.limits = newLimits;
+    }
+
+    /** Client sessions open now. */
+    int activeSessions() {
+        return active.values().stream().mapToInt(AtomicInteger::get).sum();
     }
 
     void startDraining() {

@@ -26,12 +26,15 @@ public final class RelayServer implements AutoCloseable {
     private final AccessPolicy access;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicBoolean draining = new AtomicBoolean();
-    private final RelayConfig.Listen listen;
+    private volatile RelayConfig.Listen listen;
+    private volatile Delivery delivery;
+    private volatile SenderPolicy senders;
 
     private RelayServer(RelayConfig.Listen listen, RelayConfig.SenderPolicy senderConfig, Delivery delivery) {
         this.listen = listen;
+        this.delivery = delivery;
+        this.senders = new SenderPolicy(senderConfig);
         this.access = new AccessPolicy(listen.allowedNetworks(), listen.abuse());
-        SenderPolicy senders = new SenderPolicy(senderConfig);
         this.server = SMTPServer.port(listen.port())
                 .bindAddress(listen.host())
                 .hostName(listen.hostname())
@@ -45,8 +48,9 @@ public final class RelayServer implements AutoCloseable {
                 .sessionHandler(access)
                 .serverSocketFactory(() -> new GuardedServerSocket(listen.abuse()))
                 .executorService(Executors.newVirtualThreadPerTaskExecutor())
-                .messageHandlerFactory(ctx -> new InboundHandler(ctx, delivery, listen, senders, inFlight,
-                        draining.get()))
+                // Read per transaction, so a reload applies to the next MAIL of every session.
+                .messageHandlerFactory(ctx -> new InboundHandler(ctx, this.delivery, this.listen, this.senders,
+                        inFlight, draining.get()))
                 .build();
     }
 
@@ -75,6 +79,28 @@ public final class RelayServer implements AutoCloseable {
     public int port() {
         int allocated = server.getPortAllocated();
         return allocated > 0 ? allocated : listen.port();
+    }
+
+    /**
+     * Applies a reloaded configuration to transactions that start from now on; sessions and
+     * transactions in flight finish as they began. Bind address, port, host name, connection count,
+     * recipient count and the idle timeout are fixed at start.
+     */
+    public void update(RelayConfig.Listen newListen, RelayConfig.SenderPolicy newSenders, Delivery newDelivery) {
+        this.listen = newListen;
+        this.senders = new SenderPolicy(newSenders);
+        this.delivery = newDelivery;
+        access.update(newListen.allowedNetworks(), newListen.abuse());
+    }
+
+    /** Client sessions open right now. */
+    public int activeSessions() {
+        return access.activeSessions();
+    }
+
+    /** Whether the listener accepts connections. */
+    public boolean listening() {
+        return server.isRunning() && !draining.get();
     }
 
     /** Transactions between MAIL and their end, right now. */

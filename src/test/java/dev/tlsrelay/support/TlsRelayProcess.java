@@ -79,6 +79,10 @@ public final class TlsRelayProcess implements AutoCloseable {
         process.waitFor(20, TimeUnit.SECONDS);
     }
 
+    public long pid() {
+        return process.pid();
+    }
+
     public String output() {
         return String.join("\n", output);
     }
