@@ -36,6 +36,14 @@ class ArchitectureTest {
     }
 
     @Test
+    void onlyTheProbeUsesDnsjava() {
+        // DNS is asked only by probe --domain (MX, MTA-STS, TLS-RPT); the relay itself resolves nothing.
+        noClasses().that().resideOutsideOfPackage("dev.tlsrelay.probe..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.xbill..")
+                .check(MAIN);
+    }
+
+    @Test
     void onlyTheSmtpServersUseSubEthaSmtp() {
         noClasses().that().resideOutsideOfPackages("dev.tlsrelay.inbound..", "dev.tlsrelay.catcher..",
                         "dev.tlsrelay.demo..")

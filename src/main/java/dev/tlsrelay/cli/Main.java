@@ -1,5 +1,6 @@
 package dev.tlsrelay.cli;
 
+import java.io.PrintWriter;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -9,8 +10,9 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "SMTP relay for legacy devices: plain SMTP in, verified TLS 1.2+ out, every negotiation audited.",
-        subcommands = {RunCommand.class, CheckConfigCommand.class, QueueCommand.class, AuditCommand.class,
-                HealthcheckCommand.class, DemoCommand.class, CatcherCommand.class,
+        subcommands = {RunCommand.class, CheckConfigCommand.class, ProbeCommand.class, SendTestCommand.class,
+                QueueCommand.class, AuditCommand.class, HealthcheckCommand.class, DemoCommand.class,
+                CatcherCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 
@@ -25,12 +27,19 @@ public final class Main {
 
     /** Runs the command line and returns the exit code (tests call this directly). */
     public static int execute(String... args) {
+        return execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the command line with its output and errors going to the given writers. */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
         // Bouncy Castle and Angus log through java.util.logging: route it to the one operational log.
         if (!SLF4JBridgeHandler.isInstalled()) {
             SLF4JBridgeHandler.removeHandlersForRootLogger();
             SLF4JBridgeHandler.install();
         }
-        return new CommandLine(Main.class)
+        // Usage errors (picocli's own, and those a command raises after checking its options) are 2;
+        // anything else unexpected is 1.
+        return new CommandLine(Main.class).setOut(out).setErr(err)
                 .setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? EXIT_CONFIG : 1)
                 .execute(args);
     }

@@ -121,6 +121,34 @@ public final class TlsClient {
         return new ConnectionTls(host, port, mode);
     }
 
+    /**
+     * A client context whose trust manager verifies {@code host} under this policy, for a client
+     * that makes its own connections, such as the HTTPS fetch of an MTA-STS policy. Use it with
+     * {@link #parametersFor(String)}; one context per host.
+     */
+    public SSLContext contextVerifying(String host) throws GeneralSecurityException {
+        SSLContext ctx = SSLContext.getInstance("TLS", Providers.jsse());
+        ctx.init(null, new TrustManager[] {new VerifyingTrustManager(policy, host, pkix)}, Providers.random());
+        return ctx;
+    }
+
+    /** This policy's versions and suites, with SNI for {@code host} and no endpoint identification of the provider's. */
+    public SSLParameters parametersFor(String host) {
+        SSLParameters p = new SSLParameters();
+        p.setProtocols(policy.minVersion().protocolsFromThisUp().toArray(String[]::new));
+        p.setCipherSuites(policy.cipherSuites().toArray(String[]::new));
+        // Host identity is decided by VerifyingTrustManager alone: one place, one answer.
+        p.setEndpointIdentificationAlgorithm(null);
+        if (!HostnameMatcher.isIpLiteral(host)) {
+            try {
+                p.setServerNames(List.of(new SNIHostName(host)));
+            } catch (IllegalArgumentException e) {
+                // Not a valid SNI name (e.g. underscores): send none; verification is unaffected.
+            }
+        }
+        return p;
+    }
+
     /** A failed negotiation that never reached a handshake (connect failure, no STARTTLS, timeout). */
     public static TlsNegotiation failedBeforeHandshake(String host, int port, TlsMode mode, Instant start,
             FailureCode code, String detail) {
@@ -156,6 +184,15 @@ public final class TlsClient {
             return Optional.ofNullable(negotiation);
         }
 
+        /**
+         * Every check on the chain the server presented (trust, host name, pin), once the handshake
+         * got as far as the certificate: also when one of them made the relay refuse the server.
+         */
+        public Optional<ServerIdentity> identity() {
+            VerifyingTrustManager tm = trustManager;
+            return tm == null ? Optional.empty() : tm.identity();
+        }
+
         /** Whether TLS was layered over the connection (a handshake was at least attempted). */
         public boolean handshakeAttempted() {
             return socket != null;
@@ -170,7 +207,7 @@ public final class TlsClient {
             SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(plain, host, port, autoClose);
             verifiers.put(ssl, tm);
             ssl.setUseClientMode(true);
-            ssl.setSSLParameters(parameters());
+            ssl.setSSLParameters(parametersFor(host));
             ssl.setSoTimeout((int) policy.handshakeTimeout().toMillis());
             trustManager = tm;
             start = Instant.now();
@@ -243,22 +280,6 @@ public final class TlsClient {
                     Duration.between(began, Instant.now()), TlsNegotiation.Outcome.FAILED, Optional.of(code),
                     Optional.of(detail), Optional.empty(), Optional.empty(),
                     tm == null ? Optional.empty() : tm.leaf().map(CertificateFacts::of));
-        }
-
-        private SSLParameters parameters() {
-            SSLParameters p = new SSLParameters();
-            p.setProtocols(policy.minVersion().protocolsFromThisUp().toArray(String[]::new));
-            p.setCipherSuites(policy.cipherSuites().toArray(String[]::new));
-            // Host identity is decided by VerifyingTrustManager alone: one place, one answer.
-            p.setEndpointIdentificationAlgorithm(null);
-            if (!HostnameMatcher.isIpLiteral(host)) {
-                try {
-                    p.setServerNames(List.of(new SNIHostName(host)));
-                } catch (IllegalArgumentException e) {
-                    // Not a valid SNI name (e.g. underscores): send none; verification is unaffected.
-                }
-            }
-            return p;
         }
 
         @Override

@@ -1,13 +1,8 @@
 package dev.tlsrelay.tls;
 
 import java.net.Socket;
-import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateExpiredException;
-import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
@@ -15,8 +10,9 @@ import javax.net.ssl.X509TrustManager;
 
 /**
  * Decides whether the server of one connection is the right one, and remembers exactly why not.
- * Chain validation is the JDK's PKIX; host name and pins are checked here, so the failure reason is
- * known precisely instead of guessed from exception text. One instance per connection.
+ * Chain validation is the JDK's PKIX; host name and pins are checked by {@link ServerIdentity}, so
+ * the failure reason is known precisely instead of guessed from exception text. One instance per
+ * connection.
  */
 final class VerifyingTrustManager extends X509ExtendedTrustManager {
 
@@ -27,6 +23,7 @@ final class VerifyingTrustManager extends X509ExtendedTrustManager {
     private volatile FailureCode failure;
     private volatile String failureDetail;
     private volatile X509Certificate leaf;
+    private volatile ServerIdentity identity;
 
     VerifyingTrustManager(TlsPolicy policy, String host, X509TrustManager pkix) {
         this.policy = policy;
@@ -45,6 +42,11 @@ final class VerifyingTrustManager extends X509ExtendedTrustManager {
     /** The server certificate seen, if the handshake got that far. */
     Optional<X509Certificate> leaf() {
         return Optional.ofNullable(leaf);
+    }
+
+    /** Every check on the chain the server presented, if the handshake got that far. */
+    Optional<ServerIdentity> identity() {
+        return Optional.ofNullable(identity);
     }
 
     @Override
@@ -77,62 +79,12 @@ final class VerifyingTrustManager extends X509ExtendedTrustManager {
             throw fail(FailureCode.CERT_UNTRUSTED, "the server sent no certificate");
         }
         leaf = chain[0];
-        if (policy.verify() == VerifyMode.FULL) {
-            try {
-                pkix.checkServerTrusted(chain, authType);
-            } catch (CertificateException e) {
-                throw fail(classifyChainFailure(chain, e), "chain validation against "
-                        + policy.trust().describe() + " failed: " + e.getMessage());
-            }
-            if (!HostnameMatcher.matches(host, chain[0])) {
-                throw fail(FailureCode.HOSTNAME_MISMATCH, "connected to " + host
-                        + " but the certificate names " + CertificateFacts.subjectAltNames(chain[0])
-                        + "; set upstream.host to one of those names");
-            }
+        ServerIdentity checked = ServerIdentity.check(host, chain, authType, policy, pkix);
+        identity = checked;
+        Optional<ServerIdentity.Check> refused = checked.decidingFailure();
+        if (refused.isPresent()) {
+            throw fail(refused.get().failure().orElseThrow(), refused.get().detail());
         }
-        if (!policy.pins().isEmpty()) {
-            List<SpkiPin> seen = new ArrayList<>();
-            for (X509Certificate c : chain) {
-                SpkiPin pin = SpkiPin.of(c.getPublicKey());
-                if (policy.pins().contains(pin)) {
-                    return;
-                }
-                seen.add(pin);
-            }
-            throw fail(FailureCode.PIN_MISMATCH, "pins seen in the chain " + seen + ", expected one of "
-                    + policy.pins());
-        }
-    }
-
-    /** Expired or not-yet-valid certificates are reported as such; anything else is untrusted. */
-    private static FailureCode classifyChainFailure(X509Certificate[] chain, CertificateException e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof CertificateExpiredException) {
-                return FailureCode.CERT_EXPIRED;
-            }
-            if (t instanceof CertificateNotYetValidException) {
-                return FailureCode.CERT_NOT_YET_VALID;
-            }
-            if (t instanceof CertPathValidatorException cpve) {
-                if (cpve.getReason() == CertPathValidatorException.BasicReason.EXPIRED) {
-                    return FailureCode.CERT_EXPIRED;
-                }
-                if (cpve.getReason() == CertPathValidatorException.BasicReason.NOT_YET_VALID) {
-                    return FailureCode.CERT_NOT_YET_VALID;
-                }
-            }
-        }
-        // The path builder may give up before it checks dates; the dates themselves decide then.
-        for (X509Certificate c : chain) {
-            try {
-                c.checkValidity();
-            } catch (CertificateExpiredException x) {
-                return FailureCode.CERT_EXPIRED;
-            } catch (CertificateNotYetValidException x) {
-                return FailureCode.CERT_NOT_YET_VALID;
-            }
-        }
-        return FailureCode.CERT_UNTRUSTED;
     }
 
     private CertificateException fail(FailureCode code, String detail) {
