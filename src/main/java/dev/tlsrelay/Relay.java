@@ -7,6 +7,7 @@ import dev.tlsrelay.delivery.PassThroughDelivery;
 import dev.tlsrelay.delivery.QueueRunner;
 import dev.tlsrelay.delivery.SpoolDelivery;
 import dev.tlsrelay.spool.Spool;
+import dev.tlsrelay.inbound.LanMode;
 import dev.tlsrelay.inbound.RelayServer;
 import dev.tlsrelay.upstream.UpstreamClient;
 import java.io.IOException;
@@ -77,7 +78,7 @@ public final class Relay implements AutoCloseable {
                 delivery = new PassThroughDelivery(upstream, audit, config.listen().maxMessageSize(),
                         config.listen().hostname());
             }
-            RelayServer server = RelayServer.start(config.listen(), delivery);
+            RelayServer server = RelayServer.start(config.listen(), delivery, LanMode.from(config, audit));
             RelayConfig.Upstream u = config.upstream();
             log.info("relaying to {} ({}+, verify {}, trust {}{}), {}, audit in {}", u.routes(),
                     u.tls().minVersion().protocolName(), u.tls().verify().configName(),

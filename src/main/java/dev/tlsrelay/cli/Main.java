@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "SMTP relay for legacy devices: plain SMTP in, verified TLS 1.2+ out, every negotiation audited.",
         subcommands = {RunCommand.class, CheckConfigCommand.class, QueueCommand.class, DemoCommand.class,
-                CatcherCommand.class,
+                CatcherCommand.class, PasswdCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -1,5 +1,7 @@
 package dev.tlsrelay.config;
 
+import dev.tlsrelay.tls.HeldCertificate;
+import dev.tlsrelay.tls.InboundTlsVersion;
 import dev.tlsrelay.tls.TlsMode;
 import dev.tlsrelay.tls.TlsPolicy;
 import java.net.InetAddress;
@@ -17,6 +19,8 @@ import java.util.Optional;
  */
 public record RelayConfig(
         Listen listen,
+        Optional<InboundTls> inboundTls,
+        Optional<InboundAuth> inboundAuth,
         DeliveryMode deliveryMode,
         Spool spool,
         Upstream upstream,
@@ -51,6 +55,23 @@ public record RelayConfig(
                     maxConnections, timeout, drainTimeout);
         }
     }
+
+    /**
+     * LAN mode: STARTTLS offered to devices.
+     *
+     * @param identity   the certificate chain and key devices are shown
+     * @param minVersion the oldest version a device may use; below TLS 1.2 only on this side
+     */
+    public record InboundTls(HeldCertificate identity, InboundTlsVersion minVersion) {}
+
+    /**
+     * LAN mode: SMTP AUTH (PLAIN, LOGIN) for devices.
+     *
+     * @param usersFile      {@code user:hash} lines, re-read when the file changes
+     * @param required       MAIL without a successful AUTH gets 530 5.7.0
+     * @param allowPlaintext AUTH is offered before STARTTLS too
+     */
+    public record InboundAuth(Path usersFile, boolean required, boolean allowPlaintext) {}
 
     /**
      * The smarthosts and how to reach them.

@@ -28,10 +28,10 @@ public final class RelayServer implements AutoCloseable {
     private final AtomicBoolean draining = new AtomicBoolean();
     private final RelayConfig.Listen listen;
 
-    private RelayServer(RelayConfig.Listen listen, Delivery delivery) {
+    private RelayServer(RelayConfig.Listen listen, Delivery delivery, LanMode lan) {
         this.listen = listen;
         this.access = new AccessPolicy(listen.allowedNetworks());
-        this.server = SMTPServer.port(listen.port())
+        this.server = lan.build(SMTPServer.port(listen.port())
                 .bindAddress(listen.host())
                 .hostName(listen.hostname())
                 .softwareName("tlsrelay")
@@ -44,17 +44,16 @@ public final class RelayServer implements AutoCloseable {
                 .sessionHandler(access)
                 .serverSocketFactory(PipeliningServerSocket::new)
                 .executorService(Executors.newVirtualThreadPerTaskExecutor())
-                .messageHandlerFactory(ctx -> new InboundHandler(ctx, delivery, inFlight, draining.get()))
-                .build();
+                .messageHandlerFactory(ctx -> new InboundHandler(ctx, delivery, inFlight, draining.get())));
     }
 
     /**
-     * Binds and starts listening.
+     * Binds and starts listening, with STARTTLS and AUTH as {@code lan} says.
      *
      * @throws BindException if the address or port is in use or not available
      */
-    public static RelayServer start(RelayConfig.Listen listen, Delivery delivery) throws IOException {
-        RelayServer r = new RelayServer(listen, delivery);
+    public static RelayServer start(RelayConfig.Listen listen, Delivery delivery, LanMode lan) throws IOException {
+        RelayServer r = new RelayServer(listen, delivery, lan);
         try {
             r.server.start();
         } catch (RuntimeException e) {
