@@ -166,6 +166,16 @@ final class LegacyTlsServer extends DefaultTlsServer {
         return true;
     }
 
+    /**
+     * A device that closes the connection without close_notify has simply gone (many do after
+     * QUIT). SMTP frames its own data (a message ends only at CRLF.CRLF), so a truncated stream
+     * cannot pass for a complete message.
+     */
+    @Override
+    public boolean requiresCloseNotify() {
+        return false;
+    }
+
     @Override
     public TlsCredentials getCredentials() throws IOException {
         if (TlsUtils.isTLSv13(context)) {
