@@ -222,7 +222,7 @@ public final class UsersFile {
         private final List<String> problems;
 
         UsersFileException(Path file, List<String> problems) {
-            super(file + " has " + problems.size() + " bad line(s): " + String.join("; ", problems));
+            super(String.join("; ", problems));
             this.problems = List.copyOf(problems);
         }
 
