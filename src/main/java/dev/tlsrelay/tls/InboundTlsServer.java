@@ -52,7 +52,7 @@ public final class InboundTlsServer {
 
     /** JSSE names of the versions served, newest first. */
     public List<String> protocols() {
-        return new LegacyTlsServer(identity, minVersion).enabledProtocolNames();
+        return minVersion.protocolsFromThisUp();
     }
 
     /**

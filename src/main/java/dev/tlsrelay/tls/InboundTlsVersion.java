@@ -1,5 +1,7 @@
 package dev.tlsrelay.tls;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -45,6 +47,15 @@ public enum InboundTlsVersion {
             case TLS_1_3 -> Optional.of(TlsVersion.TLS_1_3);
             case TLS_1_0, TLS_1_1 -> Optional.empty();
         };
+    }
+
+    /** JSSE names of this version and every newer one, newest first. */
+    public List<String> protocolsFromThisUp() {
+        List<String> out = new ArrayList<>();
+        for (int i = values().length - 1; i >= ordinal(); i--) {
+            out.add(values()[i].protocolName);
+        }
+        return List.copyOf(out);
     }
 
     /** Parses {@code TLSv1.0}, {@code TLSv1}, {@code TLSv1.1}, {@code TLSv1.2} or {@code TLSv1.3}. */

@@ -82,7 +82,7 @@ final class LegacyTlsServer extends DefaultTlsServer {
 
     /** Bouncy Castle's JCA crypto on our own (never globally installed) provider. */
     private static final JcaTlsCrypto CRYPTO =
-            (JcaTlsCrypto) new JcaTlsCryptoProvider().setProvider(Providers.bc()).create(Providers.random());
+            new JcaTlsCryptoProvider().setProvider(Providers.bc()).create(Providers.random());
 
     private final HeldCertificate identity;
     private final InboundTlsVersion minVersion;
@@ -130,11 +130,7 @@ final class LegacyTlsServer extends DefaultTlsServer {
 
     /** JSSE names of the versions served, newest first. */
     List<String> enabledProtocolNames() {
-        List<String> out = new ArrayList<>();
-        for (int i = InboundTlsVersion.values().length - 1; i >= minVersion.ordinal(); i--) {
-            out.add(InboundTlsVersion.values()[i].protocolName());
-        }
-        return out;
+        return minVersion.protocolsFromThisUp();
     }
 
     X509Certificate[] localChain() {

@@ -44,9 +44,11 @@ class LanModeConfigTest {
         return new String[] {"listen.tls.cert-file", cert.toString(), "listen.tls.key-file", key.toString()};
     }
 
-    private Path users() throws Exception {
+    /** A users file with one user, hashed at today's default cost (or cheaply, where the cost is beside the point). */
+    private Path users(boolean defaultCost) throws Exception {
         Path f = dir.resolve("users");
-        UsersFile.setPassword(f, "scanner", PasswordHash.create("pw".toCharArray()));
+        UsersFile.setPassword(f, "scanner", defaultCost ? PasswordHash.create("pw".toCharArray())
+                : PasswordHash.create("pw".toCharArray(), 1_000));
         return f;
     }
 
@@ -71,7 +73,7 @@ class LanModeConfigTest {
     @Test
     void tlsAndAuthAreReadWithoutWarningsAtSafeSettings() throws Exception {
         RelayConfig c = ConfigLoader.fromValues(values(concat(tls(identity), "listen.auth.users-file",
-                users().toString(), "listen.auth.required", "true")), Map.of());
+                users(true).toString(), "listen.auth.required", "true")), Map.of());
         assertEquals(InboundTlsVersion.TLS_1_2, c.inboundTls().get().minVersion());
         assertEquals(identity.certificate(), c.inboundTls().get().identity().certificate());
         assertEquals(new RelayConfig.InboundAuth(dir.resolve("users"), true, false), c.inboundAuth().get());
@@ -104,7 +106,7 @@ class LanModeConfigTest {
                 .contains("expected TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3"));
         assertTrue(problems(values("listen.auth.required", "true")).get(0)
                 .startsWith("listen.auth.required = true needs listen.auth.users-file"));
-        String noTls = problems(values("listen.auth.users-file", users().toString())).get(0);
+        String noTls = problems(values("listen.auth.users-file", users(false).toString())).get(0);
         assertTrue(noTls.contains("AUTH is only offered after STARTTLS and inbound STARTTLS is off"), noTls);
         Files.writeString(dir.resolve("bad-users"), "scanner\n");
         String badLine = problems(values(concat(t, "listen.auth.users-file", dir.resolve("bad-users").toString())))
@@ -117,7 +119,7 @@ class LanModeConfigTest {
 
     @Test
     void plaintextAuthAndReadableSecretsAreWarnedAbout() throws Exception {
-        Path users = users();
+        Path users = users(false);
         Files.setPosixFilePermissions(users, PosixFilePermissions.fromString("rw-r--r--"));
         RelayConfig c = ConfigLoader.fromValues(values("listen.host", "192.0.2.10", "listen.allowed-networks",
                 "192.0.2.0/24", "listen.auth.users-file", users.toString(), "listen.auth.allow-plaintext", "true"),
