@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
         description = {"Set the AUTH password of a device user in the users file (listen.auth.users-file):"
                 + " adds the user, or replaces their password. A running relay picks the change up at the next AUTH.",
                 "The password is read twice from the terminal, without echo; when standard input is not a terminal,"
-                + " one line is read from it (for scripts: printf '%s\\n' \"$PW\" | tlsrelay passwd scanner)."})
+                + " one line is read from it (for scripts: printf '%%s\\n' \"$PW\" | tlsrelay passwd scanner)."})
 final class PasswdCommand implements Callable<Integer> {
 
     /** Longer than any device's password field; a bound on what is read from stdin. */
