@@ -33,6 +33,8 @@ import org.bouncycastle.tls.TlsFatalAlertReceived;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * LAN mode's inbound STARTTLS against a real relay: legacy TLS 1.0 devices are served on this side
@@ -227,9 +229,11 @@ class LanModeTlsTest {
         }
     }
 
-    @Test
-    void aSilentClientTimesOutInTheHandshakeAndIsAudited() throws Exception {
-        Map<String, String> s = lan(pki.good(), "TLSv1.0");
+    /** Both handshake engines: Bouncy Castle's low-level one (TLSv1.0 floor) and BCJSSE (TLSv1.2). */
+    @ParameterizedTest
+    @ValueSource(strings = {"TLSv1.0", "TLSv1.2"})
+    void aSilentClientTimesOutInTheHandshakeAndIsAudited(String floor) throws Exception {
+        Map<String, String> s = lan(pki.good(), floor);
         s.putAll(upstream(Catchers.unusedPort()));
         s.put("listen.timeout", "1s");
         try (RelayFixture relay = RelayFixture.start(dir, s); DeviceClient device = DeviceClient.connect(relay.port())) {
