@@ -8,6 +8,7 @@ import dev.tlsrelay.delivery.Delivery;
 import dev.tlsrelay.delivery.PassThroughDelivery;
 import dev.tlsrelay.delivery.QueueRunner;
 import dev.tlsrelay.delivery.SpoolDelivery;
+import dev.tlsrelay.inbound.LanMode;
 import dev.tlsrelay.inbound.RelayServer;
 import dev.tlsrelay.spool.Spool;
 import dev.tlsrelay.upstream.UpstreamClient;
@@ -18,7 +19,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 
 import org.slf4j.Logger;
@@ -83,7 +83,7 @@ public final class Relay implements AutoCloseable {
                 runner.start();
             }
             server = RelayServer.start(config.listen(), config.senders(),
-                    delivery(config, upstream, audit, spool, runner));
+                    delivery(config, upstream, audit, spool, runner), LanMode.from(config, audit));
             Relay relay = new Relay(config, audit, server, upstream, Optional.ofNullable(spool),
                     Optional.ofNullable(runner));
             relay.startAdmin();
@@ -158,23 +158,23 @@ public final class Relay implements AutoCloseable {
      */
     public synchronized List<String> reload(RelayConfig next) throws GeneralSecurityException {
         List<String> notes = new ArrayList<>();
+        for (RelayConfig.Setting asked : next.settings()) {
+            String key = asked.key().key();
+            boolean fixed = RESTART_ONLY.stream().anyMatch(p -> p.endsWith(".") ? key.startsWith(p) : key.equals(p));
+            Optional<RelayConfig.Setting> running = config.settings().stream().filter(r -> r.key() == asked.key())
+                    .findFirst();
+            if (fixed && running.isPresent() && !running.get().shown().equals(asked.shown())) {
+                notes.add(key + " changed: it takes effect after a restart; the running value stays");
+            }
+        }
         RelayConfig.Listen now = config.listen();
         RelayConfig.Listen asked = next.listen();
-        restartOnly(notes, "listen.host", now.host(), asked.host());
-        restartOnly(notes, "listen.port", now.port(), asked.port());
-        restartOnly(notes, "listen.hostname", now.hostname(), asked.hostname());
-        restartOnly(notes, "listen.max-connections", now.maxConnections(), asked.maxConnections());
-        restartOnly(notes, "listen.max-recipients", now.maxRecipients(), asked.maxRecipients());
-        restartOnly(notes, "listen.timeout", now.timeout(), asked.timeout());
-        restartOnly(notes, "delivery.mode", config.deliveryMode(), next.deliveryMode());
-        restartOnly(notes, "spool.*", config.spool(), next.spool());
-        restartOnly(notes, "audit.file", config.audit(), next.audit());
-        restartOnly(notes, "admin.*", config.admin(), next.admin());
         RelayConfig.Listen listen = new RelayConfig.Listen(now.host(), now.port(), now.hostname(),
                 asked.allowedNetworks(), asked.maxMessageSize(), now.maxRecipients(), now.maxConnections(),
                 now.timeout(), asked.drainTimeout(), asked.abuse());
-        RelayConfig applied = new RelayConfig(listen, next.senders(), config.deliveryMode(), config.spool(),
-                next.upstream(), config.audit(), config.admin(), next.settings(), next.warnings());
+        RelayConfig applied = new RelayConfig(listen, config.inboundTls(), config.inboundAuth(), next.senders(),
+                config.deliveryMode(), config.spool(), next.upstream(), config.audit(), config.admin(),
+                next.settings(), next.warnings());
         UpstreamClient fresh = new UpstreamClient(applied.upstream(), listen.hostname(), audit);
         UpstreamClient old = upstream;
         runner.ifPresent(r -> r.useUpstream(fresh));
@@ -189,11 +189,10 @@ public final class Relay implements AutoCloseable {
         return notes;
     }
 
-    private static void restartOnly(List<String> notes, String key, Object running, Object asked) {
-        if (!Objects.equals(running, asked)) {
-            notes.add(key + " changed: it takes effect after a restart; the running value stays");
-        }
-    }
+    /** Keys (and key prefixes ending in ".") that a reload cannot change: they shape what was started. */
+    private static final List<String> RESTART_ONLY = List.of("listen.host", "listen.port", "listen.hostname",
+            "listen.max-connections", "listen.max-recipients", "listen.timeout", "listen.tls.", "listen.auth.",
+            "delivery.mode", "spool.", "audit.", "admin.");
 
     public RelayConfig config() {
         return config;

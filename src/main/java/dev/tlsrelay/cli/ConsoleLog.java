@@ -32,7 +32,16 @@ final class ConsoleLog {
                 console.start();
             }
         }
-        if (System.getenv("TLSRELAY_LOG_LEVEL") == null) {
+        quiet();
+    }
+
+    /**
+     * The relay's own INFO lines off (warnings stay), for commands that print their own account of
+     * what happens (probe, send-test, demo); TLSRELAY_LOG_LEVEL overrides.
+     */
+    static void quiet() {
+        if (System.getenv("TLSRELAY_LOG_LEVEL") == null
+                && LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx) {
             ctx.getLogger("dev.tlsrelay").setLevel(Level.WARN);
         }
     }

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -36,14 +35,6 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** The demo prints its own line per message; the relay's INFO lines would only repeat it. */
-    private static void quietOperationalLog() {
-        if (System.getenv("TLSRELAY_LOG_LEVEL") == null
-                && LoggerFactory.getLogger("dev.tlsrelay") instanceof ch.qos.logback.classic.Logger l) {
-            l.setLevel(ch.qos.logback.classic.Level.WARN);
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
@@ -52,7 +43,7 @@ final class DemoCommand implements Callable<Integer> {
                     + " or 0 for any free port");
             return Main.EXIT_CONFIG;
         }
-        quietOperationalLog();
+        ConsoleLog.quiet();
         Path where = dir != null ? dir : Files.createTempDirectory("tlsrelay-demo-");
         Demo demo;
         try {

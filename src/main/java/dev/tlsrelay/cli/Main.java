@@ -11,8 +11,8 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "SMTP relay for legacy devices: plain SMTP in, verified TLS 1.2+ out, every negotiation audited.",
         subcommands = {RunCommand.class, CheckConfigCommand.class, ProbeCommand.class, SendTestCommand.class,
-                QueueCommand.class, AuditCommand.class, HealthcheckCommand.class, DemoCommand.class,
-                CatcherCommand.class,
+                QueueCommand.class, AuditCommand.class, HealthcheckCommand.class, PasswdCommand.class,
+                DemoCommand.class, CatcherCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -2,10 +2,14 @@ package dev.tlsrelay.config;
 
 import dev.tlsrelay.audit.AuditKey;
 import dev.tlsrelay.audit.Rotation;
+import dev.tlsrelay.auth.UsersFile;
 import dev.tlsrelay.config.RelayConfig.Credentials;
 import dev.tlsrelay.config.RelayConfig.Origin;
 import dev.tlsrelay.config.RelayConfig.Secret;
 import dev.tlsrelay.config.RelayConfig.Setting;
+import dev.tlsrelay.tls.HeldCertificate;
+import dev.tlsrelay.tls.InboundTlsServer;
+import dev.tlsrelay.tls.InboundTlsVersion;
 import dev.tlsrelay.tls.SpkiPin;
 import dev.tlsrelay.tls.TlsMode;
 import dev.tlsrelay.tls.TlsPolicy;
@@ -97,6 +101,8 @@ public final class ConfigLoader {
             }
         }
         RelayConfig.Listen listen = listen();
+        Optional<RelayConfig.InboundTls> inboundTls = inboundTls();
+        Optional<RelayConfig.InboundAuth> inboundAuth = inboundAuth(inboundTls.isPresent(), listen.host());
         RelayConfig.SenderPolicy senders = senders();
         RelayConfig.DeliveryMode mode = parse(Key.DELIVERY_MODE,
                 v -> enumValue(RelayConfig.DeliveryMode.class, v.replace('-', '_')), "spool or pass-through");
@@ -107,7 +113,8 @@ public final class ConfigLoader {
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new RelayConfig(listen, senders, mode, spool, upstream, audit, admin, settings, warnings);
+        return new RelayConfig(listen, inboundTls, inboundAuth, senders, mode, spool, upstream, audit, admin, settings,
+                warnings);
     }
 
     private RelayConfig.Admin admin() {
@@ -197,6 +204,118 @@ public final class ConfigLoader {
         if (!loopbackListener) {
             warnings.add("listening on " + host.getHostAddress() + ", reachable from the network: clients in "
                     + allowed + " can send mail with the relay's upstream credentials");
+        }
+    }
+
+    // ---- LAN mode: inbound STARTTLS and AUTH ----------------------------------------------------
+
+    private Optional<RelayConfig.InboundTls> inboundTls() {
+        Optional<String> cert = value(Key.LISTEN_TLS_CERT_FILE);
+        Optional<String> key = value(Key.LISTEN_TLS_KEY_FILE);
+        record(Key.LISTEN_TLS_CERT_FILE);
+        record(Key.LISTEN_TLS_KEY_FILE);
+        InboundTlsVersion min = parse(Key.LISTEN_TLS_MIN_VERSION,
+                v -> InboundTlsVersion.fromConfigName(v).orElseThrow(), "TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3");
+        if (cert.isEmpty() != key.isEmpty()) {
+            problems.add(Key.LISTEN_TLS_CERT_FILE.key() + " and " + Key.LISTEN_TLS_KEY_FILE.key()
+                    + " go together: set both (to offer STARTTLS to devices) or neither");
+            return Optional.empty();
+        }
+        if (cert.isEmpty()) {
+            return Optional.empty();
+        }
+        HeldCertificate identity;
+        try {
+            identity = HeldCertificate.fromPem(Path.of(cert.get()), Path.of(key.get()));
+        } catch (IOException | RuntimeException e) {
+            problem(Key.LISTEN_TLS_CERT_FILE, cert.get(), "a PEM certificate chain whose key is in "
+                    + Key.LISTEN_TLS_KEY_FILE.key() + " (" + e.getMessage() + ")");
+            return Optional.empty();
+        }
+        if (othersCanRead(Path.of(key.get()))) {
+            warnings.add(Key.LISTEN_TLS_KEY_FILE.key() + " = " + key.get() + " is readable by every user on this"
+                    + " machine: chmod o-r it");
+        }
+        if (identity.certificate().getNotAfter().toInstant().isBefore(java.time.Instant.now())) {
+            warnings.add(Key.LISTEN_TLS_CERT_FILE.key() + " = " + cert.get() + ": the certificate expired on "
+                    + identity.certificate().getNotAfter().toInstant() + "; devices that check it will refuse STARTTLS");
+        }
+        if (min == null) {
+            return Optional.empty();
+        }
+        if (min.isLegacy()) {
+            if (!InboundTlsServer.canServeLegacy(identity)) {
+                problem(Key.LISTEN_TLS_MIN_VERSION, min.configName(), "TLSv1.2 or newer with a "
+                        + identity.keyPair().getPrivate().getAlgorithm() + " key (TLS 1.0/1.1 need an RSA or ECDSA key)");
+                return Optional.empty();
+            }
+            boolean rsa = "RSA".equalsIgnoreCase(identity.keyPair().getPrivate().getAlgorithm());
+            warnings.add("inbound TLS down to " + min.configName() + " (" + Key.LISTEN_TLS_MIN_VERSION.key()
+                    + "): devices may use " + min.configName() + " with AES-CBC suites"
+                    + (rsa ? ", and RSA key exchange without forward secrecy," : "")
+                    + " which are weak against a capable attacker on the LAN. Only this listener accepts them: the"
+                    + " upstream side stays TLS 1.2+. Raise it once the old devices are gone");
+        }
+        return Optional.of(new RelayConfig.InboundTls(identity, min));
+    }
+
+    private Optional<RelayConfig.InboundAuth> inboundAuth(boolean tls, InetAddress listenHost) {
+        Optional<String> users = value(Key.LISTEN_AUTH_USERS_FILE);
+        record(Key.LISTEN_AUTH_USERS_FILE);
+        Boolean required = parse(Key.LISTEN_AUTH_REQUIRED, ConfigLoader::bool, "true or false");
+        Boolean plaintext = parse(Key.LISTEN_AUTH_ALLOW_PLAINTEXT, ConfigLoader::bool, "true or false");
+        if (users.isEmpty()) {
+            if (Boolean.TRUE.equals(required)) {
+                problems.add(Key.LISTEN_AUTH_REQUIRED.key() + " = true needs " + Key.LISTEN_AUTH_USERS_FILE.key()
+                        + " (nobody could authenticate): create one with tlsrelay passwd USER --users-file FILE");
+            }
+            return Optional.empty();
+        }
+        Path file = Path.of(users.get());
+        try {
+            UsersFile f = UsersFile.read(file);
+            if (f.userNames().isEmpty()) {
+                warnings.add(Key.LISTEN_AUTH_USERS_FILE.key() + " = " + file + " lists no user: every AUTH fails;"
+                        + " add one with tlsrelay passwd USER --users-file " + file);
+            }
+            if (!f.weakHashes().isEmpty()) {
+                warnings.add(Key.LISTEN_AUTH_USERS_FILE.key() + " = " + file + ": the password hashes of "
+                        + f.weakHashes() + " are cheaper than today's default; set them again with tlsrelay passwd");
+            }
+        } catch (UsersFile.UsersFileException e) {
+            e.problems().forEach(p -> problems.add(Key.LISTEN_AUTH_USERS_FILE.key() + ": " + p));
+        } catch (IOException e) {
+            problem(Key.LISTEN_AUTH_USERS_FILE, users.get(), "a readable file of user:hash lines written by"
+                    + " tlsrelay passwd (" + e.getMessage() + ")");
+        }
+        if (othersCanRead(file)) {
+            warnings.add(Key.LISTEN_AUTH_USERS_FILE.key() + " = " + file + " is readable by every user on this"
+                    + " machine, who could attack the password hashes offline: chmod 600 it");
+        }
+        if (!tls && !Boolean.TRUE.equals(plaintext)) {
+            problems.add(Key.LISTEN_AUTH_USERS_FILE.key() + " is set, but AUTH is only offered after STARTTLS and"
+                    + " inbound STARTTLS is off: set " + Key.LISTEN_TLS_CERT_FILE.key() + " and "
+                    + Key.LISTEN_TLS_KEY_FILE.key() + ", or (for devices on this machine only) "
+                    + Key.LISTEN_AUTH_ALLOW_PLAINTEXT.key() + " = true");
+        }
+        if (Boolean.TRUE.equals(plaintext)) {
+            boolean exposed = listenHost != null && !listenHost.isLoopbackAddress();
+            warnings.add(Key.LISTEN_AUTH_ALLOW_PLAINTEXT.key() + " = true: AUTH is offered before STARTTLS, so a"
+                    + " device that does not start TLS sends its password in clear"
+                    + (exposed ? " across the network (the listener on " + listenHost.getHostAddress()
+                            + " is reachable from it)" : ""));
+        }
+        if (required == null || plaintext == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new RelayConfig.InboundAuth(file, required, plaintext));
+    }
+
+    private static boolean othersCanRead(Path file) {
+        try {
+            return Files.getPosixFilePermissions(file).contains(PosixFilePermission.OTHERS_READ);
+        } catch (IOException | UnsupportedOperationException e) {
+            return false; // unreadable files are reported as problems; non-POSIX file systems have no such bit
         }
     }
 

@@ -2,6 +2,8 @@ package dev.tlsrelay.config;
 
 import dev.tlsrelay.audit.AuditKey;
 import dev.tlsrelay.audit.Rotation;
+import dev.tlsrelay.tls.HeldCertificate;
+import dev.tlsrelay.tls.InboundTlsVersion;
 import dev.tlsrelay.tls.TlsMode;
 import dev.tlsrelay.tls.TlsPolicy;
 import java.net.InetAddress;
@@ -19,6 +21,8 @@ import java.util.Optional;
  */
 public record RelayConfig(
         Listen listen,
+        Optional<InboundTls> inboundTls,
+        Optional<InboundAuth> inboundAuth,
         SenderPolicy senders,
         DeliveryMode deliveryMode,
         Spool spool,
@@ -85,6 +89,23 @@ public record RelayConfig(
             allowed = List.copyOf(allowed);
         }
     }
+
+    /**
+     * LAN mode: STARTTLS offered to devices.
+     *
+     * @param identity   the certificate chain and key devices are shown
+     * @param minVersion the oldest version a device may use; below TLS 1.2 only on this side
+     */
+    public record InboundTls(HeldCertificate identity, InboundTlsVersion minVersion) {}
+
+    /**
+     * LAN mode: SMTP AUTH (PLAIN, LOGIN) for devices.
+     *
+     * @param usersFile      {@code user:hash} lines, re-read when the file changes
+     * @param required       MAIL without a successful AUTH gets 530 5.7.0
+     * @param allowPlaintext AUTH is offered before STARTTLS too
+     */
+    public record InboundAuth(Path usersFile, boolean required, boolean allowPlaintext) {}
 
     /**
      * The smarthosts and how to reach them.

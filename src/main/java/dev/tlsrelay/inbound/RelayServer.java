@@ -30,12 +30,13 @@ public final class RelayServer implements AutoCloseable {
     private volatile Delivery delivery;
     private volatile SenderPolicy senders;
 
-    private RelayServer(RelayConfig.Listen listen, RelayConfig.SenderPolicy senderConfig, Delivery delivery) {
+    private RelayServer(RelayConfig.Listen listen, RelayConfig.SenderPolicy senderConfig, Delivery delivery,
+            LanMode lan) {
         this.listen = listen;
         this.delivery = delivery;
         this.senders = new SenderPolicy(senderConfig);
         this.access = new AccessPolicy(listen.allowedNetworks(), listen.abuse());
-        this.server = SMTPServer.port(listen.port())
+        this.server = lan.build(SMTPServer.port(listen.port())
                 .bindAddress(listen.host())
                 .hostName(listen.hostname())
                 .softwareName("tlsrelay")
@@ -50,18 +51,17 @@ public final class RelayServer implements AutoCloseable {
                 .executorService(Executors.newVirtualThreadPerTaskExecutor())
                 // Read per transaction, so a reload applies to the next MAIL of every session.
                 .messageHandlerFactory(ctx -> new InboundHandler(ctx, this.delivery, this.listen, this.senders,
-                        inFlight, draining.get()))
-                .build();
+                        inFlight, draining.get())));
     }
 
     /**
-     * Binds and starts listening.
+     * Binds and starts listening, with STARTTLS and AUTH as {@code lan} says.
      *
      * @throws BindException if the address or port is in use or not available
      */
-    public static RelayServer start(RelayConfig.Listen listen, RelayConfig.SenderPolicy senders, Delivery delivery)
-            throws IOException {
-        RelayServer r = new RelayServer(listen, senders, delivery);
+    public static RelayServer start(RelayConfig.Listen listen, RelayConfig.SenderPolicy senders, Delivery delivery,
+            LanMode lan) throws IOException {
+        RelayServer r = new RelayServer(listen, senders, delivery, lan);
         try {
             r.server.start();
         } catch (RuntimeException e) {

@@ -44,6 +44,7 @@ public final class CertificateMinter {
     private Instant notBefore = Instant.now().minus(1, ChronoUnit.HOURS);
     private Instant notAfter = Instant.now().plus(Duration.ofDays(30));
     private boolean ca;
+    private boolean rsa;
     private Optional<HeldCertificate> signer = Optional.empty();
 
     public CertificateMinter commonName(String cn) {
@@ -71,6 +72,15 @@ public final class CertificateMinter {
         return this;
     }
 
+    /**
+     * An RSA 2048 key instead of ECDSA P-256, with key usage for RSA key exchange too: what old
+     * appliances without ECDHE need on the inbound side.
+     */
+    public CertificateMinter rsa() {
+        this.rsa = true;
+        return this;
+    }
+
     /** Signed by this CA; without it the certificate is self-signed. */
     public CertificateMinter signedBy(HeldCertificate issuer) {
         this.signer = Optional.of(issuer);
@@ -79,8 +89,12 @@ public final class CertificateMinter {
 
     public HeldCertificate mint() {
         try {
-            KeyPairGenerator gen = KeyPairGenerator.getInstance("EC", Providers.bc());
-            gen.initialize(new ECGenParameterSpec("secp256r1"), Providers.random());
+            KeyPairGenerator gen = KeyPairGenerator.getInstance(rsa ? "RSA" : "EC", Providers.bc());
+            if (rsa) {
+                gen.initialize(2048, Providers.random());
+            } else {
+                gen.initialize(new ECGenParameterSpec("secp256r1"), Providers.random());
+            }
             KeyPair keys = gen.generateKeyPair();
             X500Name subject = new X500Name("CN=" + commonName.replace(",", "\\,"));
             X500Name issuerName = signer.map(s -> X500Name.getInstance(
@@ -99,7 +113,8 @@ public final class CertificateMinter {
                 b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
             } else {
                 b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-                b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+                b.addExtension(Extension.keyUsage, true, new KeyUsage(rsa
+                        ? KeyUsage.digitalSignature | KeyUsage.keyEncipherment : KeyUsage.digitalSignature));
                 b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
             }
             if (!names.isEmpty()) {
@@ -110,7 +125,8 @@ public final class CertificateMinter {
                 b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(gn));
             }
             var signingKey = signer.map(s -> s.keyPair().getPrivate()).orElse(keys.getPrivate());
-            var contentSigner = new JcaContentSignerBuilder("SHA256withECDSA").setProvider(Providers.bc())
+            String signature = "RSA".equals(signingKey.getAlgorithm()) ? "SHA256withRSA" : "SHA256withECDSA";
+            var contentSigner = new JcaContentSignerBuilder(signature).setProvider(Providers.bc())
                     .build(signingKey);
             var cert = new JcaX509CertificateConverter().setProvider(Providers.bc())
                     .getCertificate(b.build(contentSigner));
