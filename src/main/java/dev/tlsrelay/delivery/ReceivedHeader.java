@@ -16,7 +16,7 @@ final class ReceivedHeader {
 
     static byte[] build(ClientSession client, String relayHostname, ZonedDateTime at) {
         String header = "Received: from " + client.helo() + " ([" + client.clientAddress() + "])\r\n"
-                + "\tby " + relayHostname + " (tlsrelay) with ESMTP id " + client.sessionId() + ";\r\n"
+                + "\tby " + relayHostname + " (tlsrelay) with " + client.protocol() + " id " + client.sessionId() + ";\r\n"
                 + "\t" + DATE.format(at.withZoneSameInstant(ZoneOffset.UTC)) + "\r\n";
         return header.getBytes(StandardCharsets.US_ASCII);
     }

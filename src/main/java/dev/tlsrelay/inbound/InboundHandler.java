@@ -113,7 +113,10 @@ final class InboundHandler implements MessageHandler {
 
     private ClientSession clientSession() {
         String ip = ((InetSocketAddress) ctx.getRemoteAddress()).getAddress().getHostAddress();
-        return new ClientSession(ctx.getSessionId(), ip, sanitiseHelo(ctx.getHelo().orElse("")));
+        Optional<String> user = ((Session) ctx).isAuthenticated()
+                ? ctx.getAuthenticationHandler().map(h -> h.getIdentity()).map(String::valueOf) : Optional.empty();
+        return new ClientSession(ctx.getSessionId(), ip, sanitiseHelo(ctx.getHelo().orElse("")),
+                ((Session) ctx).isTLSStarted(), user);
     }
 
     /** The client's EHLO name goes into a header: keep only what a host name or literal may hold. */

@@ -21,7 +21,6 @@ import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
 import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.TlsFatalAlert;
@@ -60,7 +59,7 @@ public final class TlsClient {
      * Hands each handshake to the verifier of its own connection, which knows the host that
      * connection was opened for and records exactly why a server was refused.
      */
-    private final class PerConnectionTrust extends X509ExtendedTrustManager {
+    private final class PerConnectionTrust extends ServerOnlyTrustManager {
         private VerifyingTrustManager of(Socket socket) throws CertificateException {
             VerifyingTrustManager v = socket == null ? null : verifiers.get(socket);
             if (v == null) {
@@ -86,22 +85,6 @@ public final class TlsClient {
             throw new CertificateException("a server is only verified for a known connection");
         }
 
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws CertificateException {
-            throw new CertificateException("this trust manager only verifies servers");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws CertificateException {
-            throw new CertificateException("this trust manager only verifies servers");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw new CertificateException("this trust manager only verifies servers");
-        }
 
         @Override
         public X509Certificate[] getAcceptedIssuers() {

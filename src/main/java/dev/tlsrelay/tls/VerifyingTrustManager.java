@@ -5,7 +5,6 @@ import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.Optional;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
 
 /**
@@ -14,7 +13,7 @@ import javax.net.ssl.X509TrustManager;
  * the failure reason is known precisely instead of guessed from exception text. One instance per
  * connection.
  */
-final class VerifyingTrustManager extends X509ExtendedTrustManager {
+final class VerifyingTrustManager extends ServerOnlyTrustManager {
 
     private final TlsPolicy policy;
     private final String host;
@@ -93,22 +92,6 @@ final class VerifyingTrustManager extends X509ExtendedTrustManager {
         return new CertificateException(code.plainWords() + ": " + detail);
     }
 
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-            throws CertificateException {
-        throw new CertificateException("this trust manager only verifies servers");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-            throws CertificateException {
-        throw new CertificateException("this trust manager only verifies servers");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        throw new CertificateException("this trust manager only verifies servers");
-    }
 
     @Override
     public X509Certificate[] getAcceptedIssuers() {

@@ -152,6 +152,9 @@ class LanModeAuthTest {
             expect(device.command("QUIT"), "221");
             assertTrue(catcher.awaitMessages(1, Duration.ofSeconds(10)));
             assertEquals("printer@office.test", catcher.received().get(0).mailFrom());
+            String trace = java.nio.file.Files.readString(catcher.received().get(0).eml()).lines().limit(2)
+                    .reduce("", String::concat);
+            assertTrue(trace.contains("with ESMTPSA id"), "RFC 3848: TLS and AUTH in the trace header: " + trace);
         }
     }
 
