@@ -372,7 +372,7 @@ public final class AuditLog implements AutoCloseable {
         for (Path p : doomed) {
             Files.deleteIfExists(p);
         }
-        log.info("audit retention (audit.rotate.max-files = {}): deleted {}", options.rotation().maxFiles(),
+        log.info("audit retention (audit.max-history = {}): deleted {}", options.rotation().maxFiles(),
                 doomed.stream().map(p -> p.getFileName().toString()).toList());
     }
 

@@ -81,7 +81,7 @@ public enum Key {
     AUDIT_ROTATE_MAX_SIZE("audit.rotate.max-size", "100MiB",
             "the audit file is rotated before a line would take it past this size; 0: never by size"),
     AUDIT_ROTATE_DAILY("audit.rotate.daily", "false", "true: also rotate at the first line after midnight UTC"),
-    AUDIT_ROTATE_MAX_FILES("audit.rotate.max-files", "0",
+    AUDIT_ROTATE_MAX_FILES("audit.max-history", "0",
             "rotated audit files kept; older ones are deleted, and the deletion is audited; 0: keep all"),
     AUDIT_HMAC_KEY_FILE("audit.hmac-key-file", null,
             "file whose first line is a base64 key (32+ bytes): the chain becomes HMAC-SHA256; empty: SHA-256"),

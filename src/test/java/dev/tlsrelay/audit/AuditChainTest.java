@@ -299,7 +299,7 @@ class AuditChainTest {
             Map<String, String> settings = upstream(catcher, dir);
             settings.put("audit.file", audit.toString());
             settings.put("audit.rotate.max-size", "3KiB");
-            settings.put("audit.rotate.max-files", "2");
+            settings.put("audit.max-history", "2");
             try (RelayFixture relay = RelayFixture.start(dir, settings)) {
                 // Retention deletes lines as they are written, so count the events as they go by.
                 AtomicInteger relayed = new AtomicInteger();

@@ -57,7 +57,7 @@ class ConfigLoaderTest {
         Map<String, String> m = minimal();
         m.put("audit.rotate.max-size", "1MiB");
         m.put("audit.rotate.daily", "true");
-        m.put("audit.rotate.max-files", "90");
+        m.put("audit.max-history", "90");
         m.put("audit.hmac-key-file", chainKey.toString());
         m.put("audit.redact-addresses", "true");
         m.put("audit.redaction-key-file", chainKey.toString());
@@ -72,7 +72,7 @@ class ConfigLoaderTest {
         Map<String, String> bad = minimal();
         bad.put("audit.rotate.daily", "sometimes");
         bad.put("audit.rotate.max-size", "0");
-        bad.put("audit.rotate.max-files", "3");
+        bad.put("audit.max-history", "3");
         bad.put("audit.hmac-key-file", shortKey.toString());
         bad.put("audit.redact-addresses", "true");
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(bad, Map.of()));
@@ -81,7 +81,7 @@ class ConfigLoaderTest {
         assertTrue(all.contains("audit.hmac-key-file = " + shortKey + ": expected a readable file whose first line is a"
                 + " base64 key of at least 32 bytes (the key has 5 bytes"), all);
         assertTrue(all.contains("audit.redact-addresses = true needs audit.redaction-key-file"), all);
-        assertTrue(all.contains("audit.rotate.max-files = 3 but the audit file is never rotated"), all);
+        assertTrue(all.contains("audit.max-history = 3 but the audit file is never rotated"), all);
         assertEquals(4, e.problems().size(), all);
     }
 
