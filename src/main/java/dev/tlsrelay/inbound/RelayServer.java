@@ -46,6 +46,7 @@ public final class RelayServer implements AutoCloseable {
                 .executorService(Executors.newVirtualThreadPerTaskExecutor())
                 .messageHandlerFactory(ctx -> new InboundHandler(ctx, delivery, inFlight, draining.get()))
                 .build();
+        CommandGuards.install(server.getCommandHandler());
     }
 
     /**
