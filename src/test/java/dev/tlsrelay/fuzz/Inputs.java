@@ -40,8 +40,9 @@ final class Inputs {
     /**
      * An upper bound on the messages a client finished in {@code input}: each {@code <CRLF>.<CRLF>}
      * (the end of a DATA body) plus each {@code BDAT <n> LAST} line followed by at least n more
-     * bytes. Counted generously (anywhere, overlapping, in bodies too) so that it never counts too
-     * few: a relay that acknowledged more messages than this relayed one the client never finished.
+     * bytes (the line split into words as SubEthaSMTP splits it). Counted generously (anywhere,
+     * overlapping, in bodies too) so that it never counts too few: a relay that acknowledged more
+     * messages than this relayed one the client never finished.
      */
     static int finishedMessages(byte[] input) {
         int count = 0;
@@ -50,7 +51,8 @@ final class Inputs {
                     && input[i + 4] == '\n') {
                 count++;
             }
-            if (new String(input, i, 5, StandardCharsets.ISO_8859_1).equalsIgnoreCase("BDAT ")) {
+            // SubEthaSMTP dispatches on the first four characters only ("BDATX 5 LAST" is a BDAT).
+            if (new String(input, i, 4, StandardCharsets.ISO_8859_1).equalsIgnoreCase("BDAT")) {
                 int end = indexOfCrlf(input, i);
                 if (end >= 0 && completeLastChunk(new String(input, i, end - i, StandardCharsets.UTF_8),
                         input.length - (end + 2))) {
