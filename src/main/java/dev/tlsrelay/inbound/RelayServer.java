@@ -52,6 +52,8 @@ public final class RelayServer implements AutoCloseable {
                 // Read per transaction, so a reload applies to the next MAIL of every session.
                 .messageHandlerFactory(ctx -> new InboundHandler(ctx, this.delivery, this.listen, this.senders,
                         inFlight, draining.get())));
+        // After LAN mode has put its own EHLO/STARTTLS/AUTH in place: the guards wrap every command.
+        CommandGuards.install(server.getCommandHandler());
     }
 
     /**
