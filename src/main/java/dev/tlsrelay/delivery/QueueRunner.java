@@ -177,12 +177,10 @@ public final class QueueRunner implements AutoCloseable {
     private Optional<Duration> untilBudget(QueuedMessage m) {
         Duration soonest = null;
         for (Part p : parts(m)) {
-            Instant now = p.route().pacer().clock().instant();
-            Instant ready = p.route().pacer().readyAt(p.indexes().size());
-            if (!ready.isAfter(now)) {
+            Duration d = p.route().pacer().untilReady(p.indexes().size());
+            if (d.isZero() || d.isNegative()) {
                 return Optional.empty();
             }
-            Duration d = Duration.between(now, ready);
             soonest = soonest == null || d.compareTo(soonest) < 0 ? d : soonest;
         }
         return Optional.ofNullable(soonest);

@@ -94,6 +94,12 @@ public final class RoutePacer {
         return readyAt(clock.instant(), recipients);
     }
 
+    /** How long until a message with this many recipients could go; zero when it could now. */
+    public synchronized Duration untilReady(int recipients) {
+        Instant now = clock.instant();
+        return Duration.between(now, readyAt(now, recipients));
+    }
+
     private Instant readyAt(Instant now, int recipients) {
         Routing.Limits l = limits;
         Instant ready = now;
