@@ -10,8 +10,9 @@ import dev.tlsrelay.delivery.QueueRunner;
 import dev.tlsrelay.delivery.SpoolDelivery;
 import dev.tlsrelay.inbound.LanMode;
 import dev.tlsrelay.inbound.RelayServer;
+import dev.tlsrelay.route.DailyCounts;
+import dev.tlsrelay.route.RouteTable;
 import dev.tlsrelay.spool.Spool;
-import dev.tlsrelay.upstream.UpstreamClient;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.security.GeneralSecurityException;
@@ -33,19 +34,19 @@ public final class Relay implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
 
     private volatile RelayConfig config;
-    private volatile UpstreamClient upstream;
+    private volatile RouteTable routes;
     private final AuditLog audit;
     private final RelayServer server;
     private final Optional<Spool> spool;
     private final Optional<QueueRunner> runner;
     private Optional<AdminServer> admin = Optional.empty();
 
-    private Relay(RelayConfig config, AuditLog audit, RelayServer server, UpstreamClient upstream,
+    private Relay(RelayConfig config, AuditLog audit, RelayServer server, RouteTable routes,
             Optional<Spool> spool, Optional<QueueRunner> runner) {
         this.config = config;
         this.audit = audit;
         this.server = server;
-        this.upstream = upstream;
+        this.routes = routes;
         this.spool = spool;
         this.runner = runner;
     }
@@ -74,10 +75,13 @@ public final class Relay implements AutoCloseable {
             throw e;
         }
         QueueRunner runner = null;
-        UpstreamClient upstream = null;
+        RouteTable upstream = null;
         RelayServer server = null;
         try {
-            upstream = new UpstreamClient(config.upstream(), config.listen().hostname(), audit);
+            // Daily budgets survive restarts where the relay keeps state (the spool directory).
+            DailyCounts counts = spool != null ? DailyCounts.persistent(spool.dir().resolve("routes"))
+                    : DailyCounts.inMemory();
+            upstream = RouteTable.build(config, audit, Clock.systemUTC(), counts, Optional.empty());
             if (spool != null) {
                 runner = new QueueRunner(spool, upstream, audit, config.spool(), config.listen().hostname());
                 runner.start();
@@ -107,11 +111,11 @@ public final class Relay implements AutoCloseable {
         }
     }
 
-    private static Delivery delivery(RelayConfig config, UpstreamClient upstream, AuditLog audit, Spool spool,
+    private static Delivery delivery(RelayConfig config, RouteTable routes, AuditLog audit, Spool spool,
             QueueRunner runner) {
         return spool != null
-                ? new SpoolDelivery(spool, runner, audit, config.spool(), config.listen().hostname())
-                : new PassThroughDelivery(upstream, audit, config.listen().hostname());
+                ? new SpoolDelivery(spool, runner, audit, config.spool(), config.listen().hostname(), routes)
+                : new PassThroughDelivery(routes, audit, config.listen().hostname());
     }
 
     private void startAdmin() throws IOException {
@@ -141,10 +145,13 @@ public final class Relay implements AutoCloseable {
     String banner() {
         RelayConfig.Upstream u = config.upstream();
         String version = Optional.ofNullable(Relay.class.getPackage().getImplementationVersion()).orElse("dev");
-        return String.format("tlsrelay %s listening on %s:%d, relaying to %s (%s+, verify %s, trust %s%s), %s,"
+        String named = config.routing().routes().isEmpty() ? ""
+                : ", named routes " + config.routing().routes().stream()
+                        .map(r -> r.name() + " -> " + r.upstream().routes()).toList();
+        return String.format("tlsrelay %s listening on %s:%d, relaying to %s (%s+, verify %s, trust %s%s)%s, %s,"
                         + " audit in %s", version, config.listen().host().getHostAddress(), port(), u.routes(),
                 u.tls().minVersion().protocolName(), u.tls().verify().configName(), u.tls().trust().describe(),
-                u.auth().map(a -> ", AUTH as " + a.username()).orElse(""),
+                u.auth().map(a -> ", AUTH as " + a.username()).orElse(""), named,
                 spool.map(s -> "spool in " + s.dir()).orElse("pass-through"), config.audit().file());
     }
 
@@ -174,13 +181,13 @@ public final class Relay implements AutoCloseable {
                 now.timeout(), asked.drainTimeout(), asked.abuse());
         RelayConfig applied = new RelayConfig(listen, config.inboundTls(), config.inboundAuth(), next.senders(),
                 config.deliveryMode(), config.spool(), next.upstream(), config.audit(), config.admin(),
-                next.settings(), next.warnings());
-        UpstreamClient fresh = new UpstreamClient(applied.upstream(), listen.hostname(), audit);
-        UpstreamClient old = upstream;
-        runner.ifPresent(r -> r.useUpstream(fresh));
+                next.settings(), next.warnings(), next.routing());
+        RouteTable old = routes;
+        RouteTable fresh = old.reloaded(applied);
+        runner.ifPresent(r -> r.useRoutes(fresh));
         server.update(listen, applied.senders(),
                 delivery(applied, fresh, audit, spool.orElse(null), runner.orElse(null)));
-        upstream = fresh;
+        routes = fresh;
         config = applied;
         // Idle connections of the old client close now; busy ones when their transaction ends.
         old.close();
@@ -236,7 +243,7 @@ public final class Relay implements AutoCloseable {
 
     private void stopTheRest() {
         admin.ifPresent(AdminServer::close);
-        upstream.close();
+        routes.close();
         spool.ifPresent(s -> {
             try {
                 s.close();

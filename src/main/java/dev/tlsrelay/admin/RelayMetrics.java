@@ -63,6 +63,8 @@ public final class RelayMetrics {
             case AuditEvent.Queued q -> counter("tlsrelay_messages_total", "outcome", "queued").increment();
             case AuditEvent.Deferred d -> counter("tlsrelay_messages_total", "outcome", "deferred").increment();
             case AuditEvent.Dead d -> counter("tlsrelay_messages_total", "outcome", "dead").increment();
+            case AuditEvent.RouteThrottled t -> counter("tlsrelay_route_throttled_total", "route", t.route())
+                    .increment();
         }
     }
 

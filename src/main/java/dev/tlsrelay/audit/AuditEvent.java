@@ -41,6 +41,7 @@ public sealed interface AuditEvent {
      *                         used, when that is not this message's own session (a reused connection)
      * @param connectionReused the upstream connection had carried earlier messages
      * @param upstreamTime     from asking for an upstream connection to the upstream's final reply
+     * @param route            the route the message (or this part of it) took; {@code default} for upstream.*
      */
     record Message(
             Instant at,
@@ -58,10 +59,20 @@ public sealed interface AuditEvent {
             Optional<String> queueId,
             Optional<String> tlsSession,
             boolean connectionReused,
-            Optional<Duration> upstreamTime) implements AuditEvent {
+            Optional<Duration> upstreamTime,
+            Optional<String> route) implements AuditEvent {
 
         public Message {
             recipients = List.copyOf(recipients);
+        }
+
+        /** A message whose route is not recorded. */
+        public Message(Instant at, String session, String client, String mailFrom, List<String> recipients,
+                int rcptAccepted, long size, boolean relayed, OptionalInt replyCode, Optional<String> upstreamReply,
+                Optional<String> failure, Optional<String> reason, Optional<String> queueId,
+                Optional<String> tlsSession, boolean connectionReused, Optional<Duration> upstreamTime) {
+            this(at, session, client, mailFrom, recipients, rcptAccepted, size, relayed, replyCode, upstreamReply,
+                    failure, reason, queueId, tlsSession, connectionReused, upstreamTime, Optional.empty());
         }
 
         /** A message sent over a connection of its own, outside the spool. */
@@ -89,6 +100,17 @@ public sealed interface AuditEvent {
      */
     record Deferred(Instant at, String session, String queueId, int attempt, Instant nextAttempt, String reason,
             Optional<String> failure) implements AuditEvent {}
+
+    /**
+     * {@code route.throttled}: an upstream answered "slow down"; every session now waits for the route.
+     *
+     * @param route    the route that was throttled
+     * @param reply    the upstream's reply line that said so
+     * @param kind     what the reply means: rate, concurrency, quota or try-later
+     * @param until    when the route is tried again
+     */
+    record RouteThrottled(Instant at, String session, String route, String reply, String kind, Instant until)
+            implements AuditEvent {}
 
     /** {@code message.dead}: the relay gave up on a message (5xx or too old); it is in {@code spool.dir/dead/}. */
     record Dead(Instant at, String session, String queueId, int attempts, String reason, int rcptFailed,

@@ -202,6 +202,7 @@ public final class AuditLog implements AutoCloseable {
             case AuditEvent.Queued q -> queued(q);
             case AuditEvent.Deferred d -> deferred(d);
             case AuditEvent.Dead d -> dead(d);
+            case AuditEvent.RouteThrottled t -> throttled(t);
         };
         append(line);
         listeners.forEach(l -> l.accept(event));
@@ -506,6 +507,16 @@ public final class AuditLog implements AutoCloseable {
             o.put("connection_reused", m.connectionReused());
         }
         m.upstreamTime().ifPresent(d -> o.put("upstream_ms", d.toMillis()));
+        m.route().ifPresent(v -> o.put("route", v));
+        return o;
+    }
+
+    private ObjectNode throttled(AuditEvent.RouteThrottled t) {
+        ObjectNode o = start(t, "route.throttled");
+        o.put("route", t.route());
+        o.put("kind", t.kind());
+        o.put("upstream_reply", anyAddresses(t.reply()));
+        o.put("until", t.until().toString());
         return o;
     }
 

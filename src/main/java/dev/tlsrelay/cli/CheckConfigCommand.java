@@ -1,6 +1,7 @@
 package dev.tlsrelay.cli;
 
 import dev.tlsrelay.config.RelayConfig;
+import dev.tlsrelay.config.Routing;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.Optional;
@@ -30,10 +31,21 @@ final class CheckConfigCommand implements Callable<Integer> {
             return Main.EXIT_CONFIG;
         }
         RelayConfig cfg = loaded.get();
-        out.println("# effective configuration from " + config.file + " (origin: default, file or environment)");
+        out.println("# effective configuration from " + config.file
+                + " (origin: default, file, environment or preset)");
         for (RelayConfig.Setting s : cfg.settings()) {
             out.printf("%-28s = %-40s # %s%s%n", s.key().key(), s.shown(),
                     s.origin().name().toLowerCase(Locale.ROOT), s.example() ? ", EXAMPLE VALUE" : "");
+        }
+        for (Routing.NamedRoute r : cfg.routing().routes()) {
+            out.println();
+            out.println("# route " + r.name() + ": senders " + r.selectors().senders() + ", recipient-domains "
+                    + r.selectors().recipientDomains() + ", clients " + r.selectors().clients());
+            for (Routing.RouteSetting s : r.settings()) {
+                out.printf("%-28s = %-40s # %s%n", s.key(), s.shown(), s.origin().name().toLowerCase(Locale.ROOT));
+            }
+            out.println("# limits: " + RouteCommand.describe(r.limits()) + ", max-connections "
+                    + r.upstream().pool().maxConnections());
         }
         if (!cfg.exampleSettings().isEmpty()) {
             out.println();

@@ -56,6 +56,8 @@ public final class ConfigLoader {
     private final List<String> problems = new ArrayList<>();
     private final List<String> warnings = new ArrayList<>();
     private final List<Setting> settings = new ArrayList<>();
+    /** The preset's values under explicit ones; computed on first use. */
+    private Map<Key, String> presetValues;
 
     private ConfigLoader(Map<String, String> fileValues, Map<String, String> environment) {
         this.fileValues = fileValues;
@@ -96,7 +98,7 @@ public final class ConfigLoader {
 
     private RelayConfig build() throws ConfigException {
         for (String k : fileValues.keySet()) {
-            if (Key.byName(k).isEmpty()) {
+            if (Key.byName(k).isEmpty() && !k.startsWith(RouteKeys.PREFIX)) {
                 problems.add(k + ": unknown key" + suggestion(k) + "; see conf/tlsrelay.properties for all keys");
             }
         }
@@ -108,13 +110,99 @@ public final class ConfigLoader {
                 v -> enumValue(RelayConfig.DeliveryMode.class, v.replace('-', '_')), "spool or pass-through");
         RelayConfig.Spool spool = spool();
         RelayConfig.Upstream upstream = upstream();
+        Routing routing = new Routing(RouteKeys.parse(fileValues, problems, warnings), limits());
         RelayConfig.Audit audit = audit();
         RelayConfig.Admin admin = admin();
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
         return new RelayConfig(listen, inboundTls, inboundAuth, senders, mode, spool, upstream, audit, admin, settings,
-                warnings);
+                warnings, routing);
+    }
+
+    /**
+     * One named route's {@code upstream.*}-shaped keys, validated by the same code as the default
+     * upstream. Problems and warnings name the {@code upstream.*} keys; the caller renames them.
+     */
+    static Routing.NamedRoute namedRoute(String name, Routing.Selectors selectors, Map<String, String> upstreamKeys,
+            List<String> problems, List<String> warnings) {
+        ConfigLoader sub = new ConfigLoader(upstreamKeys, Map.of());
+        RelayConfig.Upstream upstream = sub.upstream();
+        Routing.Limits limits = sub.limits();
+        problems.addAll(sub.problems);
+        warnings.addAll(sub.warnings);
+        List<Routing.RouteSetting> shown = sub.settings.stream()
+                .filter(s -> s.origin() == Origin.FILE || s.origin() == Origin.PRESET)
+                .map(s -> new Routing.RouteSetting(s.key().key(), s.shown(), s.origin()))
+                .toList();
+        return new Routing.NamedRoute(name, selectors, upstream, limits, shown);
+    }
+
+    /** The sending limits of the upstream this loader describes (defaults from its preset). */
+    private Routing.Limits limits() {
+        long maxSize = parse(Key.UPSTREAM_MAX_MESSAGE_SIZE, Units::parseSize, "a size such as 35MiB, or 0", 0L);
+        return new Routing.Limits(
+                nonNegativeInt(Key.UPSTREAM_RATE_MESSAGES_PER_MINUTE),
+                nonNegativeInt(Key.UPSTREAM_RATE_RECIPIENTS_PER_DAY),
+                maxSize,
+                nonNegativeInt(Key.UPSTREAM_MAX_RECIPIENTS_PER_MESSAGE),
+                duration(Key.UPSTREAM_RATE_MAX_WAIT),
+                duration(Key.UPSTREAM_RATE_THROTTLE_BACKOFF));
+    }
+
+    private int nonNegativeInt(Key key) {
+        Integer n = parse(key, Integer::parseInt, "a whole number, 0 for no limit", 0);
+        if (n != null && n < 0) {
+            problem(key, String.valueOf(n), "a whole number, 0 for no limit");
+            return 0;
+        }
+        return n == null ? 0 : n;
+    }
+
+    /**
+     * {@code upstream.preset} expanded: the provider's values for keys not set explicitly. With
+     * {@code upstream.hosts} set, the preset's host and port step aside.
+     */
+    private Map<Key, String> presetValues() {
+        if (presetValues != null) {
+            return presetValues;
+        }
+        presetValues = Map.of();
+        Optional<String> name = explicit(Key.UPSTREAM_PRESET);
+        Optional<String> region = explicit(Key.UPSTREAM_REGION);
+        if (name.isEmpty()) {
+            if (region.isPresent()) {
+                warnings.add(Key.UPSTREAM_REGION.key() + " = " + region.get() + " is ignored without "
+                        + Key.UPSTREAM_PRESET.key() + " = amazon-ses");
+            }
+            return presetValues;
+        }
+        Optional<Preset> preset = Preset.byName(name.get());
+        if (preset.isEmpty()) {
+            problem(Key.UPSTREAM_PRESET, name.get(), "one of " + Preset.names());
+            return presetValues;
+        }
+        if (preset.get().needsRegion()) {
+            if (region.isEmpty()) {
+                problems.add(Key.UPSTREAM_PRESET.key() + " = " + preset.get().configName() + " needs "
+                        + Key.UPSTREAM_REGION.key() + ", the AWS region of your SES account, e.g. eu-west-1");
+                return presetValues;
+            }
+            if (!region.get().matches("[a-z]{2}(-[a-z]+)+-[0-9]")) {
+                problem(Key.UPSTREAM_REGION, region.get(), "an AWS region such as eu-west-1 or us-east-2");
+                return presetValues;
+            }
+        }
+        boolean hostsExplicit = explicit(Key.UPSTREAM_HOSTS).isPresent();
+        Map<Key, String> out = new LinkedHashMap<>();
+        preset.get().values(region).forEach((suffix, v) -> {
+            Key k = Key.byName("upstream." + suffix).orElseThrow();
+            if (!(hostsExplicit && (k == Key.UPSTREAM_HOST || k == Key.UPSTREAM_PORT))) {
+                out.put(k, v);
+            }
+        });
+        presetValues = out;
+        return presetValues;
     }
 
     private RelayConfig.Admin admin() {
@@ -340,6 +428,8 @@ public final class ConfigLoader {
     }
 
     private RelayConfig.Upstream upstream() {
+        record(Key.UPSTREAM_PRESET);
+        record(Key.UPSTREAM_REGION);
         TlsMode security = parse(Key.UPSTREAM_SECURITY, v -> enumValue(TlsMode.class, v),
                 "starttls or implicit (there is no plaintext mode)");
         List<RelayConfig.Route> routes = routes(security);
@@ -583,8 +673,17 @@ public final class ConfigLoader {
 
     // ---- values, origins and parsing --------------------------------------------------------
 
-    /** The raw value of a key: environment first, then the file; blank counts as unset. */
+    /** The raw value of a key: set explicitly, else from the preset; blank counts as unset. */
     private Optional<String> value(Key key) {
+        Optional<String> v = explicit(key);
+        if (v.isPresent() || key == Key.UPSTREAM_PRESET || key == Key.UPSTREAM_REGION || key == Key.UPSTREAM_HOSTS) {
+            return v;
+        }
+        return Optional.ofNullable(presetValues().get(key));
+    }
+
+    /** The value set for a key: environment first, then the file; blank counts as unset. */
+    private Optional<String> explicit(Key key) {
         String env = environment.get(key.environmentVariable());
         if (env != null && !env.isBlank()) {
             return Optional.of(env.trim());
@@ -604,6 +703,9 @@ public final class ConfigLoader {
         String file = fileValues.get(key.key());
         if (file != null && !file.isBlank()) {
             return Origin.FILE;
+        }
+        if (value(key).isPresent()) {
+            return Origin.PRESET;
         }
         return key.defaultValue().isPresent() ? Origin.DEFAULT : Origin.UNSET;
     }

@@ -74,6 +74,23 @@ public enum Key {
     UPSTREAM_POOL_IDLE_TIMEOUT("upstream.pool.idle-timeout", "30s", "an idle upstream connection is closed after this"),
     UPSTREAM_POOL_MAX_MESSAGES("upstream.pool.max-messages-per-connection", "100",
             "messages sent over one connection before it is replaced (1: no reuse)"),
+    // Presets and sending limits; route.NAME.* takes the same keys without the "upstream." prefix.
+    UPSTREAM_PRESET("upstream.preset", null,
+            "microsoft365, gmail, google-workspace-relay or amazon-ses: fills host, port, security and the"
+                    + " provider's limits; keys set explicitly win"),
+    UPSTREAM_REGION("upstream.region", null, "with upstream.preset = amazon-ses: the AWS region, e.g. eu-west-1"),
+    UPSTREAM_MAX_MESSAGE_SIZE("upstream.max-message-size", "0",
+            "largest message this upstream takes (552 5.3.4 at once above it); 0: listen.max-message-size only"),
+    UPSTREAM_MAX_RECIPIENTS_PER_MESSAGE("upstream.max-recipients-per-message", "0",
+            "recipients in one upstream transaction (spool: split; pass-through: 452 4.5.3 above it); 0: no limit"),
+    UPSTREAM_RATE_MESSAGES_PER_MINUTE("upstream.rate.messages-per-minute", "0",
+            "messages per minute, evenly spaced (spool: held; pass-through: wait, then 451 4.7.0); 0: no limit"),
+    UPSTREAM_RATE_RECIPIENTS_PER_DAY("upstream.rate.recipients-per-day", "0",
+            "recipients per UTC day (spool: held until midnight UTC; counters survive restarts); 0: no limit"),
+    UPSTREAM_RATE_MAX_WAIT("upstream.rate.max-wait", "10s",
+            "pass-through: how long a message over the rate or in a throttling backoff waits before 451 4.7.0"),
+    UPSTREAM_RATE_THROTTLE_BACKOFF("upstream.rate.throttle-backoff", "60s",
+            "pause after the upstream says slow down (throttling reply); doubles while it repeats, up to 16x"),
     ADMIN_HOST("admin.host", "127.0.0.1", "address of the health and metrics endpoint"),
     ADMIN_PORT("admin.port", null, "port of GET /healthz and /metrics; empty: no endpoint"),
 

@@ -18,6 +18,7 @@ import java.util.Optional;
  *
  * @param settings every key with its effective value and origin, secrets masked (for check-config)
  * @param warnings risky but allowed settings, each in plain words, printed once at start
+ * @param routing  named routes besides {@code upstream}, and every route's sending limits
  */
 public record RelayConfig(
         Listen listen,
@@ -30,11 +31,20 @@ public record RelayConfig(
         Audit audit,
         Admin admin,
         List<Setting> settings,
-        List<String> warnings) {
+        List<String> warnings,
+        Routing routing) {
 
     public RelayConfig {
         settings = List.copyOf(settings);
         warnings = List.copyOf(warnings);
+    }
+
+    /** A configuration with the default upstream only. */
+    public RelayConfig(Listen listen, Optional<InboundTls> inboundTls, Optional<InboundAuth> inboundAuth,
+            SenderPolicy senders, DeliveryMode deliveryMode, Spool spool, Upstream upstream, Audit audit, Admin admin,
+            List<Setting> settings, List<String> warnings) {
+        this(listen, inboundTls, inboundAuth, senders, deliveryMode, spool, upstream, audit, admin, settings, warnings,
+                Routing.none());
     }
 
     /** The legacy-side SMTP listener. */
@@ -200,6 +210,8 @@ public record RelayConfig(
         DEFAULT,
         FILE,
         ENVIRONMENT,
+        /** From {@code upstream.preset} (or {@code route.NAME.preset}). */
+        PRESET,
         UNSET
     }
 

@@ -2,6 +2,7 @@ package dev.tlsrelay.delivery;
 
 import dev.tlsrelay.audit.AuditEvent;
 import dev.tlsrelay.audit.AuditLog;
+import dev.tlsrelay.route.RouteTable;
 import dev.tlsrelay.tls.FailureCode;
 import dev.tlsrelay.upstream.SmtpReply;
 import dev.tlsrelay.upstream.UpstreamClient;
@@ -30,13 +31,23 @@ public final class PassThroughDelivery implements Delivery {
     private static final Logger log = LoggerFactory.getLogger(PassThroughDelivery.class);
     private static final int BUFFER = 16 * 1024;
 
-    private final UpstreamClient upstream;
+    private final RouteTable routes;
     private final AuditLog audit;
     private final String relayHostname;
 
     /** Size and content limits are enforced by the inbound side while the body streams. */
     public PassThroughDelivery(UpstreamClient upstream, AuditLog audit, String relayHostname) {
-        this.upstream = upstream;
+        this(RouteTable.single(upstream, audit), audit, relayHostname);
+    }
+
+    /**
+     * Over routes. The route is chosen as soon as it is known: at MAIL when sender and client decide
+     * it, else at the first RCPT. The whole transaction then goes over that route's connection; a
+     * later recipient of another route gets 452 4.5.3, which tells the client to send it in a new
+     * transaction (one live upstream transaction cannot answer DATA truthfully for two upstreams).
+     */
+    public PassThroughDelivery(RouteTable routes, AuditLog audit, String relayHostname) {
+        this.routes = routes;
         this.audit = audit;
         this.relayHostname = relayHostname;
     }
@@ -49,6 +60,10 @@ public final class PassThroughDelivery implements Delivery {
     private final class PassThrough implements Transaction {
         private final ClientSession client;
         private UpstreamConnection connection;
+        private RouteTable.Route route;
+        /** The upstream's refusal of MAIL, given to every RCPT once the route was opened at RCPT. */
+        private Optional<SmtpReply> senderRefused = Optional.empty();
+        private long declaredSize;
         private String sender = "";
         private final List<String> recipients = new ArrayList<>();
         private int accepted;
@@ -71,32 +86,93 @@ public final class PassThroughDelivery implements Delivery {
         @Override
         public SmtpReply mailFrom(String from, long declaredSize) {
             this.sender = from;
+            this.declaredSize = declaredSize;
             this.upstreamStart = System.nanoTime();
-            try {
-                connection = upstream.open(client.sessionId());
-            } catch (UpstreamException e) {
-                return failed(e);
+            List<String> candidates = routes.router().candidates(from, client.clientAddress());
+            Optional<SmtpReply> tooBig = RouteLimits.sizeRefusal(routes, candidates, declaredSize);
+            if (tooBig.isPresent()) {
+                auditable = true;
+                reason = Optional.of(tooBig.get().text());
+                return answer(tooBig.get());
+            }
+            if (candidates.size() > 1) {
+                return answer(new SmtpReply(250, "2.1.0 Ok")); // the first recipient decides the route
+            }
+            Optional<SmtpReply> refused = openRoute(routes.route(candidates.get(0)));
+            return answer(refused.orElse(new SmtpReply(250, "2.1.0 Ok")));
+        }
+
+        /** Waits for the route's budget, connects and sends MAIL; the refusal to give, if any. */
+        private Optional<SmtpReply> openRoute(RouteTable.Route chosen) {
+            route = chosen;
+            Optional<SmtpReply> wait = RouteLimits.awaitBudget(chosen);
+            if (wait.isPresent()) {
+                auditable = true;
+                reason = Optional.of(wait.get().text());
+                return wait;
             }
             try {
-                SmtpReply r = connection.mailFrom(from, declaredSize, !isAscii(from));
+                connection = chosen.client().open(client.sessionId());
+            } catch (UpstreamException e) {
+                routes.observe(chosen, e, client.sessionId());
+                return Optional.of(failed(e));
+            }
+            try {
+                SmtpReply r = upstreamReply(connection.mailFrom(sender, declaredSize, !isAscii(sender)));
                 if (!r.isPositive()) {
                     auditable = true;
                     reason = Optional.of("upstream refused sender: " + r.line());
+                    senderRefused = Optional.of(r);
+                    return senderRefused;
                 }
-                return answer(r);
+                return Optional.empty();
             } catch (UpstreamException e) {
-                return failed(e);
+                return Optional.of(failed(e));
             }
+        }
+
+        /** A reply from the route's upstream: throttling pauses the route, and a spent quota is not final. */
+        private SmtpReply upstreamReply(SmtpReply r) {
+            if (routes.observe(route, r, client.sessionId()).isPresent() && !r.isTransient()) {
+                return new SmtpReply(451, "4.7.0 Route " + route.name() + " is throttled by its upstream (" + r.line()
+                        + "); message not sent, try again later");
+            }
+            return r;
         }
 
         @Override
         public SmtpReply recipient(String rcpt) {
             recipients.add(rcpt);
+            if (route == null) {
+                RouteTable.Route chosen = routes.choose(sender, rcpt, client.clientAddress());
+                Optional<SmtpReply> tooBig = RouteLimits.sizeRefusal(routes, List.of(chosen.name()), declaredSize);
+                if (tooBig.isPresent()) {
+                    auditable = true;
+                    reason = Optional.of(tooBig.get().text());
+                    return answer(tooBig.get());
+                }
+                Optional<SmtpReply> refused = openRoute(chosen);
+                if (refused.isPresent()) {
+                    return answer(refused.get());
+                }
+            } else if (senderRefused.isPresent()) {
+                return answer(senderRefused.get());
+            } else {
+                String other = routes.router().choose(sender, rcpt, client.clientAddress()).route();
+                if (!other.equals(route.name())) {
+                    return answer(new SmtpReply(452, "4.5.3 <" + rcpt + "> goes through route " + other
+                            + ", this message through route " + route.name() + "; send it in a separate message"));
+                }
+            }
             if (connection == null) {
                 return answer(new SmtpReply(503, "5.5.1 Need MAIL first"));
             }
+            Optional<SmtpReply> over = RouteLimits.recipientRefusal(route, accepted);
+            if (over.isPresent()) {
+                return answer(over.get());
+            }
             try {
-                SmtpReply r = connection.rcpt(rcpt);
+                SmtpReply r = upstreamReply(connection.rcpt(rcpt));
                 if (r.isPositive()) {
                     accepted++;
                 } else {
@@ -118,6 +194,7 @@ public final class PassThroughDelivery implements Delivery {
                 drain(body);
                 return answer(new SmtpReply(554, "5.5.1 No valid recipients"));
             }
+            body = RouteLimits.capped(body, route);
             OutputStream out;
             try {
                 out = connection.beginData();
@@ -161,7 +238,7 @@ public final class PassThroughDelivery implements Delivery {
                 }
             }
             try {
-                SmtpReply r = connection.endData();
+                SmtpReply r = upstreamReply(connection.endData());
                 upstreamTime = Optional.of(java.time.Duration.ofNanos(System.nanoTime() - upstreamStart));
                 upstreamReply = Optional.of(r.line());
                 relayed = r.isPositive();
@@ -210,7 +287,7 @@ public final class PassThroughDelivery implements Delivery {
                     recipients, accepted, size, relayed,
                     lastReply == null ? OptionalInt.empty() : OptionalInt.of(lastReply.code()), upstreamReply,
                     failure.map(FailureCode::auditName), relayed ? Optional.empty() : reason, Optional.empty(),
-                    tlsSession, reused, upstreamTime));
+                    tlsSession, reused, upstreamTime, Optional.ofNullable(route).map(RouteTable.Route::name)));
             if (relayed) {
                 log.info("[{}] relayed <{}> from {} to {} recipient(s), {} bytes: {}", client.sessionId(), sender,
                         client.clientAddress(), accepted, size, upstreamReply.orElse(""));

@@ -3,13 +3,13 @@ package dev.tlsrelay.delivery;
 import dev.tlsrelay.audit.AuditEvent;
 import dev.tlsrelay.audit.AuditLog;
 import dev.tlsrelay.config.RelayConfig;
+import dev.tlsrelay.route.RouteTable;
 import dev.tlsrelay.spool.QueuedMessage;
 import dev.tlsrelay.spool.QueuedMessage.Recipient;
 import dev.tlsrelay.spool.QueuedMessage.State;
 import dev.tlsrelay.spool.Spool;
 import dev.tlsrelay.tls.FailureCode;
 import dev.tlsrelay.upstream.SmtpReply;
-import dev.tlsrelay.upstream.UpstreamClient;
 import dev.tlsrelay.upstream.UpstreamConnection;
 import dev.tlsrelay.upstream.UpstreamException;
 import java.io.IOException;
@@ -36,6 +36,12 @@ import org.slf4j.LoggerFactory;
  * backoff and jitter; a 5xx or {@code spool.max-age} ends in {@code dead/} (and a bounce, if enabled).
  * Delivery is at-least-once: a crash after the upstream took a message but before the spool
  * recorded it delivers that message again on restart.
+ *
+ * <p>Routes: each attempt groups a message's pending recipients by route (and by the route's
+ * recipients-per-message), and each part is its own upstream transaction with its own result and
+ * audit line. A part whose route has no budget now (rate, daily quota, throttling backoff) is held:
+ * it stays pending without counting as an attempt, and the scheduler looks again when the budget
+ * allows.
  */
 public final class QueueRunner implements AutoCloseable {
 
@@ -43,7 +49,7 @@ public final class QueueRunner implements AutoCloseable {
     private static final Duration TICK = Duration.ofSeconds(1);
 
     private final Spool spool;
-    private volatile UpstreamClient upstream;
+    private volatile RouteTable routes;
     private final AuditLog audit;
     private final RelayConfig.Spool config;
     private final String relayHostname;
@@ -55,10 +61,10 @@ public final class QueueRunner implements AutoCloseable {
     private volatile boolean wakeUp;
     private Thread scheduler;
 
-    public QueueRunner(Spool spool, UpstreamClient upstream, AuditLog audit, RelayConfig.Spool config,
+    public QueueRunner(Spool spool, RouteTable routes, AuditLog audit, RelayConfig.Spool config,
             String relayHostname) {
         this.spool = spool;
-        this.upstream = upstream;
+        this.routes = routes;
         this.audit = audit;
         this.config = config;
         this.relayHostname = relayHostname;
@@ -76,9 +82,9 @@ public final class QueueRunner implements AutoCloseable {
         scheduler = Thread.ofVirtual().name("tlsrelay-spool").start(this::loop);
     }
 
-    /** Delivers with this client from the next attempt on (reload); attempts running finish as they began. */
-    public void useUpstream(UpstreamClient client) {
-        this.upstream = client;
+    /** Delivers over these routes from the next attempt on (reload); attempts running finish as they began. */
+    public void useRoutes(RouteTable next) {
+        this.routes = next;
     }
 
     /** A newly committed message: try it now. */
@@ -107,16 +113,20 @@ public final class QueueRunner implements AutoCloseable {
 
     private void loop() {
         while (running) {
+            Duration wait = TICK;
             try {
                 handleRequests();
-                dispatchDue();
+                Optional<Duration> budget = dispatchDue();
+                if (budget.isPresent() && budget.get().compareTo(wait) < 0) {
+                    wait = budget.get();
+                }
             } catch (IOException | RuntimeException e) {
                 log.error("spool scheduler: {}", e.toString());
             }
             synchronized (signal) {
                 if (!wakeUp && running) {
                     try {
-                        signal.wait(TICK.toMillis());
+                        signal.wait(Math.max(5, wait.toMillis()));
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         return;
@@ -127,15 +137,24 @@ public final class QueueRunner implements AutoCloseable {
         }
     }
 
-    private void dispatchDue() {
+    /** Starts attempts for due messages with budget; returns how soon a held one may have budget. */
+    private Optional<Duration> dispatchDue() {
         Instant now = Instant.now();
         List<QueuedMessage> due = index.values().stream()
                 .filter(m -> !m.nextAttempt().isAfter(now) && !inFlight.contains(m.id()))
                 .sorted(Comparator.comparing(QueuedMessage::nextAttempt))
                 .toList();
+        Optional<Duration> soonest = Optional.empty();
         for (QueuedMessage m : due) {
+            Optional<Duration> held = untilBudget(m);
+            if (held.isPresent()) {
+                if (soonest.isEmpty() || held.get().compareTo(soonest.get()) < 0) {
+                    soonest = held;
+                }
+                continue;
+            }
             if (!running || !workers.tryAcquire()) {
-                return;
+                return soonest;
             }
             inFlight.add(m.id());
             Thread.ofVirtual().name("tlsrelay-deliver-" + m.id()).start(() -> {
@@ -151,6 +170,46 @@ public final class QueueRunner implements AutoCloseable {
                 }
             });
         }
+        return soonest;
+    }
+
+    /** Empty when some part of the message has budget now; else how long until one may. */
+    private Optional<Duration> untilBudget(QueuedMessage m) {
+        Duration soonest = null;
+        for (Part p : parts(m)) {
+            Duration d = p.route().pacer().untilReady(p.indexes().size());
+            if (d.isZero() || d.isNegative()) {
+                return Optional.empty();
+            }
+            soonest = soonest == null || d.compareTo(soonest) < 0 ? d : soonest;
+        }
+        return Optional.ofNullable(soonest);
+    }
+
+    /** One upstream transaction of a message: recipients (by index) of one route. */
+    private record Part(RouteTable.Route route, List<Integer> indexes) {}
+
+    /** Pending recipients grouped by route, in order of first appearance, cut to recipients-per-message. */
+    private List<Part> parts(QueuedMessage m) {
+        RouteTable table = routes;
+        Map<String, List<Integer>> byRoute = new java.util.LinkedHashMap<>();
+        List<Recipient> rcpts = m.recipients();
+        for (int i = 0; i < rcpts.size(); i++) {
+            if (rcpts.get(i).state() == State.PENDING) {
+                String route = table.router().choose(m.sender(), rcpts.get(i).address(), m.clientAddress()).route();
+                byRoute.computeIfAbsent(route, r -> new ArrayList<>()).add(i);
+            }
+        }
+        List<Part> out = new ArrayList<>();
+        byRoute.forEach((name, indexes) -> {
+            RouteTable.Route route = table.route(name);
+            int per = route.limits().maxRecipientsPerMessage();
+            int step = per > 0 ? per : indexes.size();
+            for (int from = 0; from < indexes.size(); from += step) {
+                out.add(new Part(route, List.copyOf(indexes.subList(from, Math.min(indexes.size(), from + step)))));
+            }
+        });
+        return out;
     }
 
     /** Acts on what the queue command asked for while this relay owns the spool. */
@@ -203,39 +262,79 @@ public final class QueueRunner implements AutoCloseable {
             return;
         }
         QueuedMessage m = loaded.get();
-        long started = System.nanoTime();
-        Attempt a = attempt(m);
-        Duration took = Duration.ofNanos(System.nanoTime() - started);
-        Instant now = Instant.now();
-        if (a.accepted > 0) {
-            audit.write(new AuditEvent.Message(now, m.sessionId(), m.clientAddress(), m.sender(),
-                    m.recipients().stream().map(Recipient::address).toList(), a.accepted, m.size(), true,
-                    java.util.OptionalInt.empty(), a.finalReply, Optional.empty(), Optional.empty(),
-                    Optional.of(m.id()), a.tlsSession, a.connectionReused, Optional.of(took)));
-            log.info("[{}] relayed {} to {} recipient(s): {}", m.sessionId(), m.id(), a.accepted,
-                    a.finalReply.orElse(""));
+        List<Recipient> rcpts = new ArrayList<>(m.recipients());
+        boolean attempted = false;
+        boolean deferred = false;
+        boolean onlyThrottled = true;
+        Instant throttledUntil = Instant.MIN;
+        Optional<String> error = Optional.empty();
+        Optional<FailureCode> failure = Optional.empty();
+        for (Part part : parts(m)) {
+            if (part.route().pacer().tryAcquire(part.indexes().size()).isPresent()) {
+                continue; // held: no budget for this route now
+            }
+            attempted = true;
+            long started = System.nanoTime();
+            Attempt a = attempt(m, part, rcpts);
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+            if (a.accepted > 0) {
+                audit.write(new AuditEvent.Message(Instant.now(), m.sessionId(), m.clientAddress(), m.sender(),
+                        part.indexes().stream().map(i -> rcpts.get(i).address()).toList(), a.accepted, m.size(), true,
+                        java.util.OptionalInt.empty(), a.finalReply, Optional.empty(), Optional.empty(),
+                        Optional.of(m.id()), a.tlsSession, a.connectionReused, Optional.of(took),
+                        Optional.of(part.route().name())));
+                log.info("[{}] relayed {} to {} recipient(s) over route {}: {}", m.sessionId(), m.id(), a.accepted,
+                        part.route().name(), a.finalReply.orElse(""));
+            }
+            if (part.indexes().stream().anyMatch(i -> rcpts.get(i).state() == State.PENDING)) {
+                deferred = true;
+                error = a.error.or(() -> Optional.of("temporary failure"));
+                failure = a.failure.or(() -> Optional.empty());
+                if (a.throttled) {
+                    Instant until = part.route().pacer().backoffUntil().orElse(Instant.now());
+                    throttledUntil = until.isAfter(throttledUntil) ? until : throttledUntil;
+                } else {
+                    onlyThrottled = false;
+                }
+            } else if (a.error.isPresent() && error.isEmpty()) {
+                error = a.error;
+            }
         }
-        List<Recipient> rcpts = a.recipients;
+        if (!attempted) {
+            return; // every part held; the scheduler looks again when a route has budget
+        }
+        Instant now = Instant.now();
         boolean pending = rcpts.stream().anyMatch(r -> r.state() == State.PENDING);
         if (pending && m.age(now).compareTo(config.maxAge()) >= 0) {
             String why = "expired: not delivered within spool.max-age (" + config.maxAge() + "), last error: "
-                    + a.error.orElse("none");
-            rcpts = rcpts.stream().map(r -> r.state() == State.PENDING
-                    ? new Recipient(r.address(), State.FAILED, Optional.of("4.4.7 " + why)) : r).toList();
+                    + error.orElse("none");
+            rcpts.replaceAll(r -> r.state() == State.PENDING
+                    ? new Recipient(r.address(), State.FAILED, Optional.of("4.4.7 " + why)) : r);
             pending = false;
         }
+        Optional<String> failureName = failure.map(FailureCode::auditName);
         if (!pending) {
-            finish(m.afterAttempt(rcpts, now, a.error, a.failure.map(FailureCode::auditName)), a.error);
+            finish(m.afterAttempt(rcpts, now, error, failureName), error);
             return;
         }
-        Instant next = now.plus(backoff(m.attempts() + 1));
-        QueuedMessage deferred = m.afterAttempt(rcpts, next, a.error, a.failure.map(FailureCode::auditName));
-        spool.update(deferred);
-        index.put(id, deferred);
-        audit.write(new AuditEvent.Deferred(now, m.sessionId(), m.id(), deferred.attempts(), next,
-                a.error.orElse("temporary failure"), a.failure.map(FailureCode::auditName)));
-        log.warn("[{}] deferred {} (attempt {}): {}; next attempt {}", m.sessionId(), m.id(), deferred.attempts(),
-                a.error.orElse("temporary failure"), next);
+        if (!deferred) {
+            // Only held parts are left: due again at once, released by the scheduler as budget allows.
+            QueuedMessage progressed = new QueuedMessage(m.id(), m.sessionId(), m.clientAddress(), m.sender(), rcpts,
+                    m.receivedAt(), m.size(), m.attempts(), now, m.lastError(), m.lastFailure());
+            spool.update(progressed);
+            index.put(id, progressed);
+            return;
+        }
+        // A throttled route says when to come back; other temporary failures back off per message.
+        Instant next = onlyThrottled && throttledUntil.isAfter(now) ? throttledUntil
+                : now.plus(backoff(m.attempts() + 1));
+        QueuedMessage later = m.afterAttempt(rcpts, next, error, failureName);
+        spool.update(later);
+        index.put(id, later);
+        audit.write(new AuditEvent.Deferred(now, m.sessionId(), m.id(), later.attempts(), next,
+                error.orElse("temporary failure"), failureName));
+        log.warn("[{}] deferred {} (attempt {}): {}; next attempt {}", m.sessionId(), m.id(), later.attempts(),
+                error.orElse("temporary failure"), next);
     }
 
     /** No recipient left to try: remove the message, or bury it if some recipients failed. */
@@ -284,62 +383,74 @@ public final class QueueRunner implements AutoCloseable {
         return Duration.ofMillis(Math.max(1, (long) (capped * jitter)));
     }
 
-    /** What one attempt did to each recipient. */
-    private record Attempt(List<Recipient> recipients, int accepted, Optional<String> finalReply,
-            Optional<String> error, Optional<FailureCode> failure, boolean connectionReused,
-            Optional<String> tlsSession) {}
+    /**
+     * What one part's attempt did.
+     *
+     * @param throttled the upstream said "slow down": its recipients stay pending whatever the code
+     */
+    private record Attempt(int accepted, Optional<String> finalReply, Optional<String> error,
+            Optional<FailureCode> failure, boolean connectionReused, Optional<String> tlsSession, boolean throttled) {}
 
-    private Attempt attempt(QueuedMessage m) {
-        List<Recipient> rcpts = new ArrayList<>(m.recipients());
+    /** One upstream transaction for one part; updates {@code rcpts} at the part's indexes. */
+    private Attempt attempt(QueuedMessage m, Part part, List<Recipient> rcpts) {
+        RouteTable table = routes;
+        RouteTable.Route route = part.route();
         List<Integer> accepted = new ArrayList<>();
         boolean reused = false;
+        boolean throttled = false;
         Optional<String> tlsSession = Optional.empty();
-        try (UpstreamConnection c = upstream.open(m.sessionId())) {
+        try (UpstreamConnection c = route.client().open(m.sessionId())) {
             reused = c.reused();
             tlsSession = reused ? Optional.of(c.negotiatedBy()) : Optional.empty();
             SmtpReply mail = c.mailFrom(m.sender(), m.size(), !isAscii(m));
+            throttled = table.observe(route, mail, m.sessionId()).isPresent();
             if (!mail.isPositive()) {
-                applyToPending(rcpts, mail);
-                return new Attempt(rcpts, 0, Optional.empty(), Optional.of("sender refused: " + mail.line()),
-                        Optional.empty(), reused, tlsSession);
-            }
-            for (int i = 0; i < rcpts.size(); i++) {
-                Recipient r = rcpts.get(i);
-                if (r.state() != State.PENDING) {
-                    continue;
+                for (int i : part.indexes()) {
+                    rcpts.set(i, verdict(rcpts.get(i), mail, throttled));
                 }
+                return new Attempt(0, Optional.empty(), Optional.of("sender refused: " + mail.line()),
+                        Optional.empty(), reused, tlsSession, throttled);
+            }
+            for (int i : part.indexes()) {
+                Recipient r = rcpts.get(i);
                 SmtpReply reply = c.rcpt(r.address());
+                boolean slowDown = table.observe(route, reply, m.sessionId()).isPresent();
+                throttled |= slowDown;
                 if (reply.isPositive()) {
                     accepted.add(i);
                 } else {
-                    rcpts.set(i, verdict(r, reply));
+                    rcpts.set(i, verdict(r, reply, slowDown));
                 }
             }
             if (accepted.isEmpty()) {
-                return new Attempt(rcpts, 0, Optional.empty(), Optional.of("no recipient accepted"), Optional.empty(),
-                        reused, tlsSession);
+                return new Attempt(0, Optional.empty(), Optional.of("no recipient accepted"), Optional.empty(),
+                        reused, tlsSession, throttled);
             }
             SmtpReply end = sendBody(c, m);
+            boolean slowDown = table.observe(route, end, m.sessionId()).isPresent();
+            throttled |= slowDown;
             for (int i : accepted) {
                 rcpts.set(i, end.isPositive() ? new Recipient(rcpts.get(i).address(), State.DELIVERED,
-                        Optional.of(end.line())) : verdict(rcpts.get(i), end));
+                        Optional.of(end.line())) : verdict(rcpts.get(i), end, slowDown));
             }
             if (!end.isPositive()) {
-                return new Attempt(rcpts, 0, Optional.empty(), Optional.of("message refused: " + end.line()),
-                        Optional.empty(), reused, tlsSession);
+                return new Attempt(0, Optional.empty(), Optional.of("message refused: " + end.line()),
+                        Optional.empty(), reused, tlsSession, throttled);
             }
-            Optional<String> error = rcpts.stream().anyMatch(r -> r.state() == State.PENDING)
+            Optional<String> error = part.indexes().stream().anyMatch(i -> rcpts.get(i).state() == State.PENDING)
                     ? Optional.of("some recipients deferred") : Optional.empty();
-            return new Attempt(rcpts, accepted.size(), Optional.of(end.line()), error, Optional.empty(), reused,
-                    tlsSession);
+            return new Attempt(accepted.size(), Optional.of(end.line()), error, Optional.empty(), reused, tlsSession,
+                    throttled);
         } catch (UpstreamException e) {
             SmtpReply r = e.clientReply();
-            if (r.isPermanent()) {
+            throttled |= table.observe(route, e, m.sessionId()).isPresent();
+            if (r.isPermanent() && !throttled) {
                 for (int i : accepted) {
-                    rcpts.set(i, verdict(rcpts.get(i), r));
+                    rcpts.set(i, verdict(rcpts.get(i), r, false));
                 }
             }
-            return new Attempt(rcpts, 0, Optional.empty(), Optional.of(r.text()), e.tlsFailure(), reused, tlsSession);
+            return new Attempt(0, Optional.empty(), Optional.of(r.text()), e.tlsFailure(), reused, tlsSession,
+                    throttled);
         }
     }
 
@@ -356,17 +467,9 @@ public final class QueueRunner implements AutoCloseable {
         return c.endData();
     }
 
-    private static void applyToPending(List<Recipient> rcpts, SmtpReply reply) {
-        for (int i = 0; i < rcpts.size(); i++) {
-            if (rcpts.get(i).state() == State.PENDING) {
-                rcpts.set(i, verdict(rcpts.get(i), reply));
-            }
-        }
-    }
-
-    /** 5xx: failed for good. 4xx: still pending, with the reply remembered. */
-    private static Recipient verdict(Recipient r, SmtpReply reply) {
-        return new Recipient(r.address(), reply.isPermanent() ? State.FAILED : State.PENDING,
+    /** 5xx: failed for good, unless it is a throttling reply (a spent quota). 4xx: still pending. */
+    private static Recipient verdict(Recipient r, SmtpReply reply, boolean throttled) {
+        return new Recipient(r.address(), reply.isPermanent() && !throttled ? State.FAILED : State.PENDING,
                 Optional.of(reply.line()));
     }
 

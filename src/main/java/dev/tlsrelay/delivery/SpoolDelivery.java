@@ -3,6 +3,7 @@ package dev.tlsrelay.delivery;
 import dev.tlsrelay.audit.AuditEvent;
 import dev.tlsrelay.audit.AuditLog;
 import dev.tlsrelay.config.RelayConfig;
+import dev.tlsrelay.route.RouteTable;
 import dev.tlsrelay.spool.QueuedMessage;
 import dev.tlsrelay.spool.Spool;
 import dev.tlsrelay.upstream.SmtpReply;
@@ -12,6 +13,7 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,10 +32,15 @@ public final class SpoolDelivery implements Delivery {
     private final AuditLog audit;
     private final RelayConfig.Spool limits;
     private final String relayHostname;
+    private final RouteTable routes;
 
-    /** Size and content limits are enforced by the inbound side while the body streams. */
+    /**
+     * Size and content limits are enforced by the inbound side while the body streams; a route's
+     * size limit here, so a message no route of its recipients can take is never queued.
+     */
     public SpoolDelivery(Spool spool, QueueRunner runner, AuditLog audit, RelayConfig.Spool limits,
-            String relayHostname) {
+            String relayHostname, RouteTable routes) {
+        this.routes = routes;
         this.spool = spool;
         this.runner = runner;
         this.audit = audit;
@@ -66,7 +73,11 @@ public final class SpoolDelivery implements Delivery {
     private final class Spooling implements Transaction {
         private final ClientSession client;
         private String sender = "";
+        private long declaredSize;
         private final List<String> recipients = new ArrayList<>();
+        /** The smallest size limit among the routes of the recipients so far; 0: none. */
+        private long routeMaxSize;
+        private String smallestRoute = "";
 
         Spooling(ClientSession client) {
             this.client = client;
@@ -75,11 +86,26 @@ public final class SpoolDelivery implements Delivery {
         @Override
         public SmtpReply mailFrom(String from, long declaredSize) {
             sender = from;
+            this.declaredSize = declaredSize;
+            Optional<SmtpReply> tooBig = RouteLimits.sizeRefusal(routes,
+                    routes.router().candidates(from, client.clientAddress()), declaredSize);
+            if (tooBig.isPresent()) {
+                return tooBig.get();
+            }
             return backPressure(declaredSize).orElse(new SmtpReply(250, "2.1.0 Ok"));
         }
 
         @Override
         public SmtpReply recipient(String rcpt) {
+            RouteTable.Route route = routes.choose(sender, rcpt, client.clientAddress());
+            long max = route.limits().maxMessageSize();
+            if (max > 0 && declaredSize > max) {
+                return RouteLimits.tooLarge(route.name(), max);
+            }
+            if (max > 0 && (routeMaxSize == 0 || max < routeMaxSize)) {
+                routeMaxSize = max;
+                smallestRoute = route.name();
+            }
             recipients.add(rcpt);
             return new SmtpReply(250, "2.1.5 Ok");
         }
@@ -99,6 +125,10 @@ public final class SpoolDelivery implements Delivery {
                 byte[] buf = new byte[BUFFER];
                 boolean stored = store(writer, header, header.length);
                 int n;
+                // A message is refused whole when it is larger than any of its routes takes.
+                if (routeMaxSize > 0) {
+                    body = RouteLimits.capped(body, smallestRoute, routeMaxSize);
+                }
                 // A read failure (client gone, or a limit broken) propagates; the writer then discards.
                 while ((n = body.read(buf)) >= 0) {
                     stored = stored && store(writer, buf, n);

@@ -158,6 +158,8 @@ public final class Demo implements AutoCloseable {
             case AuditEvent.Deferred d -> out.printf("%s  deferred %s (attempt %d): %s; next try %s%n", d.session(),
                     d.queueId(), d.attempt(), d.reason(), d.nextAttempt());
             case AuditEvent.Dead d -> out.printf("%s  gave up on %s: %s%n", d.session(), d.queueId(), d.reason());
+            case AuditEvent.RouteThrottled t -> out.printf("%s  route %s throttled until %s: %s%n", t.session(),
+                    t.route(), t.until(), t.reply());
         }
         out.flush();
     }
