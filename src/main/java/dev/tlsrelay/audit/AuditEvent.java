@@ -41,6 +41,8 @@ public sealed interface AuditEvent {
      *                         used, when that is not this message's own session (a reused connection)
      * @param connectionReused the upstream connection had carried earlier messages
      * @param upstreamTime     from asking for an upstream connection to the upstream's final reply
+     * @param authMechanism    the SASL mechanism the upstream connection authenticated (or tried to) with:
+     *                         {@code plain}, {@code login} or {@code xoauth2}; empty without AUTH
      */
     record Message(
             Instant at,
@@ -58,10 +60,20 @@ public sealed interface AuditEvent {
             Optional<String> queueId,
             Optional<String> tlsSession,
             boolean connectionReused,
-            Optional<Duration> upstreamTime) implements AuditEvent {
+            Optional<Duration> upstreamTime,
+            Optional<String> authMechanism) implements AuditEvent {
 
         public Message {
             recipients = List.copyOf(recipients);
+        }
+
+        /** Without an AUTH mechanism (no AUTH, or no upstream connection). */
+        public Message(Instant at, String session, String client, String mailFrom, List<String> recipients,
+                int rcptAccepted, long size, boolean relayed, OptionalInt replyCode, Optional<String> upstreamReply,
+                Optional<String> failure, Optional<String> reason, Optional<String> queueId, Optional<String> tlsSession,
+                boolean connectionReused, Optional<Duration> upstreamTime) {
+            this(at, session, client, mailFrom, recipients, rcptAccepted, size, relayed, replyCode, upstreamReply,
+                    failure, reason, queueId, tlsSession, connectionReused, upstreamTime, Optional.empty());
         }
 
         /** A message sent over a connection of its own, outside the spool. */
@@ -69,7 +81,7 @@ public sealed interface AuditEvent {
                 int rcptAccepted, long size, boolean relayed, OptionalInt replyCode, Optional<String> upstreamReply,
                 Optional<String> failure, Optional<String> reason) {
             this(at, session, client, mailFrom, recipients, rcptAccepted, size, relayed, replyCode, upstreamReply,
-                    failure, reason, Optional.empty(), Optional.empty(), false, Optional.empty());
+                    failure, reason, Optional.empty(), Optional.empty(), false, Optional.empty(), Optional.empty());
         }
     }
 
@@ -86,9 +98,17 @@ public sealed interface AuditEvent {
      *
      * @param attempt     the attempt that failed (1 = first)
      * @param nextAttempt when the next one is due
+     * @param authMechanism the SASL mechanism the attempt's upstream connection used or tried, if any
      */
     record Deferred(Instant at, String session, String queueId, int attempt, Instant nextAttempt, String reason,
-            Optional<String> failure) implements AuditEvent {}
+            Optional<String> failure, Optional<String> authMechanism) implements AuditEvent {
+
+        /** An attempt that did not authenticate upstream. */
+        public Deferred(Instant at, String session, String queueId, int attempt, Instant nextAttempt, String reason,
+                Optional<String> failure) {
+            this(at, session, queueId, attempt, nextAttempt, reason, failure, Optional.empty());
+        }
+    }
 
     /** {@code message.dead}: the relay gave up on a message (5xx or too old); it is in {@code spool.dir/dead/}. */
     record Dead(Instant at, String session, String queueId, int attempts, String reason, int rcptFailed,

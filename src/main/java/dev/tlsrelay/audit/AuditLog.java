@@ -506,6 +506,7 @@ public final class AuditLog implements AutoCloseable {
             o.put("connection_reused", m.connectionReused());
         }
         m.upstreamTime().ifPresent(d -> o.put("upstream_ms", d.toMillis()));
+        m.authMechanism().ifPresent(v -> o.put("auth_mechanism", v));
         return o;
     }
 
@@ -528,6 +529,7 @@ public final class AuditLog implements AutoCloseable {
         o.put("next_attempt", d.nextAttempt().toString());
         o.put("reason", anyAddresses(d.reason()));
         d.failure().ifPresent(v -> o.put("failure", v));
+        d.authMechanism().ifPresent(v -> o.put("auth_mechanism", v));
         return o;
     }
 

@@ -61,6 +61,7 @@ public final class PassThroughDelivery implements Delivery {
         private Optional<String> reason = Optional.empty();
         private long upstreamStart;
         private Optional<java.time.Duration> upstreamTime = Optional.empty();
+        private Optional<String> authMechanism = Optional.empty();
         /** The relay's last reply to the client, for the audit: it tells relayed, deferred and refused apart. */
         private SmtpReply lastReply;
 
@@ -74,6 +75,7 @@ public final class PassThroughDelivery implements Delivery {
             this.upstreamStart = System.nanoTime();
             try {
                 connection = upstream.open(client.sessionId());
+                authMechanism = connection.authMechanism();
             } catch (UpstreamException e) {
                 return failed(e);
             }
@@ -184,6 +186,9 @@ public final class PassThroughDelivery implements Delivery {
         private SmtpReply failed(UpstreamException e) {
             failure = e.tlsFailure();
             reason = Optional.of(e.clientReply().text());
+            if (e.authMechanism().isPresent()) {
+                authMechanism = e.authMechanism();
+            }
             auditable = true;
             if (connection != null) {
                 connection.abort();
@@ -210,7 +215,7 @@ public final class PassThroughDelivery implements Delivery {
                     recipients, accepted, size, relayed,
                     lastReply == null ? OptionalInt.empty() : OptionalInt.of(lastReply.code()), upstreamReply,
                     failure.map(FailureCode::auditName), relayed ? Optional.empty() : reason, Optional.empty(),
-                    tlsSession, reused, upstreamTime));
+                    tlsSession, reused, upstreamTime, authMechanism));
             if (relayed) {
                 log.info("[{}] relayed <{}> from {} to {} recipient(s), {} bytes: {}", client.sessionId(), sender,
                         client.clientAddress(), accepted, size, upstreamReply.orElse(""));

@@ -211,7 +211,7 @@ public final class QueueRunner implements AutoCloseable {
             audit.write(new AuditEvent.Message(now, m.sessionId(), m.clientAddress(), m.sender(),
                     m.recipients().stream().map(Recipient::address).toList(), a.accepted, m.size(), true,
                     java.util.OptionalInt.empty(), a.finalReply, Optional.empty(), Optional.empty(),
-                    Optional.of(m.id()), a.tlsSession, a.connectionReused, Optional.of(took)));
+                    Optional.of(m.id()), a.tlsSession, a.connectionReused, Optional.of(took), a.authMechanism));
             log.info("[{}] relayed {} to {} recipient(s): {}", m.sessionId(), m.id(), a.accepted,
                     a.finalReply.orElse(""));
         }
@@ -233,7 +233,7 @@ public final class QueueRunner implements AutoCloseable {
         spool.update(deferred);
         index.put(id, deferred);
         audit.write(new AuditEvent.Deferred(now, m.sessionId(), m.id(), deferred.attempts(), next,
-                a.error.orElse("temporary failure"), a.failure.map(FailureCode::auditName)));
+                a.error.orElse("temporary failure"), a.failure.map(FailureCode::auditName), a.authMechanism));
         log.warn("[{}] deferred {} (attempt {}): {}; next attempt {}", m.sessionId(), m.id(), deferred.attempts(),
                 a.error.orElse("temporary failure"), next);
     }
@@ -287,21 +287,23 @@ public final class QueueRunner implements AutoCloseable {
     /** What one attempt did to each recipient. */
     private record Attempt(List<Recipient> recipients, int accepted, Optional<String> finalReply,
             Optional<String> error, Optional<FailureCode> failure, boolean connectionReused,
-            Optional<String> tlsSession) {}
+            Optional<String> tlsSession, Optional<String> authMechanism) {}
 
     private Attempt attempt(QueuedMessage m) {
         List<Recipient> rcpts = new ArrayList<>(m.recipients());
         List<Integer> accepted = new ArrayList<>();
         boolean reused = false;
         Optional<String> tlsSession = Optional.empty();
+        Optional<String> auth = Optional.empty();
         try (UpstreamConnection c = upstream.open(m.sessionId())) {
+            auth = c.authMechanism();
             reused = c.reused();
             tlsSession = reused ? Optional.of(c.negotiatedBy()) : Optional.empty();
             SmtpReply mail = c.mailFrom(m.sender(), m.size(), !isAscii(m));
             if (!mail.isPositive()) {
                 applyToPending(rcpts, mail);
                 return new Attempt(rcpts, 0, Optional.empty(), Optional.of("sender refused: " + mail.line()),
-                        Optional.empty(), reused, tlsSession);
+                        Optional.empty(), reused, tlsSession, auth);
             }
             for (int i = 0; i < rcpts.size(); i++) {
                 Recipient r = rcpts.get(i);
@@ -317,7 +319,7 @@ public final class QueueRunner implements AutoCloseable {
             }
             if (accepted.isEmpty()) {
                 return new Attempt(rcpts, 0, Optional.empty(), Optional.of("no recipient accepted"), Optional.empty(),
-                        reused, tlsSession);
+                        reused, tlsSession, auth);
             }
             SmtpReply end = sendBody(c, m);
             for (int i : accepted) {
@@ -326,12 +328,12 @@ public final class QueueRunner implements AutoCloseable {
             }
             if (!end.isPositive()) {
                 return new Attempt(rcpts, 0, Optional.empty(), Optional.of("message refused: " + end.line()),
-                        Optional.empty(), reused, tlsSession);
+                        Optional.empty(), reused, tlsSession, auth);
             }
             Optional<String> error = rcpts.stream().anyMatch(r -> r.state() == State.PENDING)
                     ? Optional.of("some recipients deferred") : Optional.empty();
             return new Attempt(rcpts, accepted.size(), Optional.of(end.line()), error, Optional.empty(), reused,
-                    tlsSession);
+                    tlsSession, auth);
         } catch (UpstreamException e) {
             SmtpReply r = e.clientReply();
             if (r.isPermanent()) {
@@ -339,7 +341,8 @@ public final class QueueRunner implements AutoCloseable {
                     rcpts.set(i, verdict(rcpts.get(i), r));
                 }
             }
-            return new Attempt(rcpts, 0, Optional.empty(), Optional.of(r.text()), e.tlsFailure(), reused, tlsSession);
+            return new Attempt(rcpts, 0, Optional.empty(), Optional.of(r.text()), e.tlsFailure(), reused, tlsSession,
+                    e.authMechanism().isPresent() ? e.authMechanism() : auth);
         }
     }
 
