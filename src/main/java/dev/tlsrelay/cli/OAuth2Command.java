@@ -105,7 +105,6 @@ final class OAuth2Command implements Callable<Integer> {
 
         @Override
         public Integer call() throws InterruptedException {
-            ConsoleLog.toStandardError();
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
             Provider p = Provider.fromConfigName(provider)
@@ -155,6 +154,8 @@ final class OAuth2Command implements Callable<Integer> {
                             + ")");
                 }
             }
+            // The instructions go to standard output; the log (warnings) to standard error.
+            ConsoleLog.toStandardError();
             TlsPolicy https = TlsPolicy.fullVerification(trust, requestTimeout);
             String askedScope = scope != null ? scope : p.scope();
             OAuthEndpoint.Tokens tokens;

@@ -197,7 +197,7 @@ public final class OAuthEndpoint {
 
     private TokenException unavailable(String why, Throwable cause) {
         return new TokenException(TokenException.Reason.UNAVAILABLE, Optional.empty(), "cannot reach " + uri + ": "
-                + why, "check the network path (and proxy) to " + uri.getHost() + "; the relay tries again", cause);
+                + why, "check the network path (and any proxy) to " + uri.getHost() + " and its certificate", cause);
     }
 
     /** A refusal: the OAuth error code and description when the provider gave them, else the HTTP status. */
@@ -211,7 +211,7 @@ public final class OAuthEndpoint {
             boolean temporary = a.status() >= 500 || a.status() == 429 || a.status() == 408;
             return new TokenException(temporary ? TokenException.Reason.UNAVAILABLE
                     : TokenException.Reason.REQUEST_REFUSED, Optional.empty(), message,
-                    temporary ? "the provider is failing; the relay tries again" : "check the endpoint URL", null);
+                    temporary ? "the provider is failing; try again later" : "check the endpoint URL", null);
         }
         return switch (error.get()) {
             case "invalid_grant" -> new TokenException(TokenException.Reason.GRANT_REFUSED, error, message,
@@ -220,7 +220,7 @@ public final class OAuthEndpoint {
             case "invalid_client", "unauthorized_client" -> new TokenException(TokenException.Reason.CLIENT_REFUSED,
                     error, message, "check upstream.oauth2.client-id and the client secret (secrets expire)", null);
             case "temporarily_unavailable", "server_error" -> new TokenException(TokenException.Reason.UNAVAILABLE,
-                    error, message, "the provider is failing; the relay tries again", null);
+                    error, message, "the provider is failing; try again later", null);
             default -> new TokenException(TokenException.Reason.REQUEST_REFUSED, error, message,
                     "check upstream.oauth2.scope and the app registration", null);
         };

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -34,8 +35,11 @@ public final class RefreshTokenFile {
 
     private RefreshTokenFile() {}
 
-    /** What identifies one version of the file: a changed stamp means someone wrote a new token. */
-    record Stamp(FileTime modified, long size) {}
+    /**
+     * What identifies one version of the file: a changed stamp means someone wrote a new token (each
+     * write renames a new file into place, so the file key, the inode, changes too).
+     */
+    record Stamp(Object fileKey, FileTime modified, long size) {}
 
     /**
      * The lock of one file in this process: reading, refreshing and writing back happen under it,
@@ -70,9 +74,10 @@ public final class RefreshTokenFile {
 
     static Stamp stamp(Path file) {
         try {
-            return new Stamp(Files.getLastModifiedTime(file), Files.size(file));
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+            return new Stamp(a.fileKey(), a.lastModifiedTime(), a.size());
         } catch (IOException e) {
-            return new Stamp(FileTime.fromMillis(0), -1);
+            return new Stamp(null, FileTime.fromMillis(0), -1);
         }
     }
 

@@ -222,8 +222,8 @@ public final class TokenSource {
                 tokens = endpoint.requestTokens("refresh_token", form, Set.of());
             } catch (TokenException e) {
                 if (e.reason() == TokenException.Reason.GRANT_REFUSED) {
-                    throw new TokenException(e.reason(), e.error(), "the refresh token in " + file
-                            + " was refused: " + e.getMessage(), "it was revoked or has expired; run tlsrelay"
+                    throw new TokenException(e.reason(), e.error(), "refreshing with the token in " + file
+                            + ": " + e.getMessage(), "it was revoked or has expired; run tlsrelay"
                             + " oauth2 login again (as the relay's user, --token-file " + file + "); the relay"
                             + " picks the new file up by itself", e);
                 }
