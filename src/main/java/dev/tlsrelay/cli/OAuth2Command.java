@@ -214,7 +214,6 @@ final class OAuth2Command implements Callable<Integer> {
         private List<String> config(Provider p, URI token, boolean withSecret, String askedScope) {
             List<String> lines = new java.util.ArrayList<>(List.of(
                     "upstream.host = " + p.smtpHost(),
-                    "upstream.auth.username = (the mailbox you signed in as)",
                     "upstream.oauth2.token-url = " + token,
                     "upstream.oauth2.client-id = " + clientId,
                     "upstream.oauth2.refresh-token-file = " + tokenFile.toAbsolutePath()));
@@ -224,6 +223,7 @@ final class OAuth2Command implements Callable<Integer> {
             if (p == Provider.MICROSOFT) {
                 lines.add("upstream.oauth2.scope = " + askedScope);
             }
+            lines.add("# and upstream.auth.username = the address of the mailbox you signed in as");
             return lines;
         }
 

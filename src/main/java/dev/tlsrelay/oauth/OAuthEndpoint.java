@@ -18,6 +18,9 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -162,37 +165,66 @@ public final class OAuthEndpoint {
                 .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8))
                 .build();
         String host = uri.getHost();
-        // A client per request: token requests are rare (about one an hour), and nothing outlives them.
-        try (HttpClient client = HttpClient.newBuilder()
-                .sslContext(tls.contextVerifying(host))
-                .sslParameters(tls.parametersFor(host))
-                .connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .version(HttpClient.Version.HTTP_1_1)
-                .build()) {
-            HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            byte[] bytes;
-            try (InputStream in = response.body()) {
-                bytes = in.readNBytes(MAX_RESPONSE_BYTES + 1);
-            }
-            if (bytes.length > MAX_RESPONSE_BYTES) {
-                throw unavailable("the answer is larger than " + MAX_RESPONSE_BYTES + " bytes", null);
-            }
-            JsonNode json;
-            try {
-                json = bytes.length == 0 ? JSON.nullNode() : JSON.readTree(bytes);
-            } catch (IOException e) {
-                json = JSON.nullNode(); // not JSON: the status code says enough
-            }
-            return new Answer(response.statusCode(), json == null ? JSON.nullNode() : json);
+        HttpClient client;
+        try {
+            // A client per request: token requests are rare (about one an hour), and nothing outlives them.
+            client = HttpClient.newBuilder()
+                    .sslContext(tls.contextVerifying(host))
+                    .sslParameters(tls.parametersFor(host))
+                    .connectTimeout(timeout)
+                    .followRedirects(HttpClient.Redirect.NEVER)
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .build();
         } catch (GeneralSecurityException e) {
             throw unavailable("no TLS context: " + e.getMessage(), e);
-        } catch (IOException e) {
-            throw unavailable(TlsClient.describe(e), e);
+        }
+        try {
+            // The request timeout ends at the response headers; this deadline also bounds a body that
+            // trickles in, so a stalled provider cannot hold the relay's token lock for ever.
+            return client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
+                    .thenApply(OAuthEndpoint::answer)
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw unavailable("no complete answer within " + timeout.toSeconds() + "s", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
+            if (cause instanceof TooLarge) {
+                throw unavailable("the answer is larger than " + MAX_RESPONSE_BYTES + " bytes", null);
+            }
+            throw unavailable(TlsClient.describe(cause), cause);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw unavailable("interrupted", e);
+        } finally {
+            // Aborts whatever is still under way (a stalled body); nothing else uses this client.
+            client.shutdownNow();
         }
+    }
+
+    /** Signals an answer above {@link #MAX_RESPONSE_BYTES}. */
+    private static final class TooLarge extends RuntimeException {
+        TooLarge() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static Answer answer(HttpResponse<InputStream> response) {
+        byte[] bytes;
+        try (InputStream in = response.body()) {
+            bytes = in.readNBytes(MAX_RESPONSE_BYTES + 1);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        if (bytes.length > MAX_RESPONSE_BYTES) {
+            throw new TooLarge();
+        }
+        JsonNode json;
+        try {
+            json = bytes.length == 0 ? JSON.nullNode() : JSON.readTree(bytes);
+        } catch (IOException e) {
+            json = JSON.nullNode(); // not JSON: the status code says enough
+        }
+        return new Answer(response.statusCode(), json == null ? JSON.nullNode() : json);
     }
 
     private TokenException unavailable(String why, Throwable cause) {

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Opens verified, authenticated SMTP connections to the smarthost. Opening is the only place TLS
  * is negotiated, and every attempt, however it ends, writes exactly one {@code tls.handshake}
- * audit event before anything else happens on the connection.
+ * audit event before anything else happens on the connection. AUTH, only ever after TLS, sends a
+ * password (PLAIN, LOGIN) or an OAuth 2.0 access token from a {@link TokenSource} (XOAUTH2).
  */
 public final class UpstreamClient implements AutoCloseable {
 

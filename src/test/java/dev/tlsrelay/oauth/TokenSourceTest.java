@@ -104,6 +104,18 @@ class TokenSourceTest {
     }
 
     @Test
+    void aProviderStuckMidAnswerIsCutAtTheTimeout() throws Exception {
+        idp.stallAnswers(true);
+        TokenSource tokens = TokenSource.of(oauth2(Map.of()), Duration.ofSeconds(1));
+        long start = System.nanoTime();
+        TokenException e = assertThrows(TokenException.class, tokens::token);
+        assertEquals(TokenException.Reason.UNAVAILABLE, e.reason());
+        assertTrue(e.getMessage().contains("no complete answer within 1s"), e.getMessage());
+        assertTrue(Duration.ofNanos(System.nanoTime() - start).compareTo(Duration.ofSeconds(5)) < 0,
+                "bounded by the timeout, not by the provider");
+    }
+
+    @Test
     void theRefreshTokenFileIsReplacedWholeAndPrivate() throws Exception {
         Path file = dir.resolve("rt");
         Files.writeString(file, "old-token\n");

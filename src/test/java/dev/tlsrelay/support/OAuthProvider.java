@@ -67,6 +67,7 @@ public final class OAuthProvider implements AutoCloseable {
     private volatile Duration delay = Duration.ZERO;
     private volatile boolean rotate;
     private volatile boolean requireSecret = true;
+    private volatile boolean stall;
     /** Device flow script: what each poll answers, in order; then success. */
     private final List<String> devicePollAnswers = new CopyOnWriteArrayList<>();
     private volatile int deviceInterval = 1;
@@ -117,6 +118,12 @@ public final class OAuthProvider implements AutoCloseable {
     /** Whether the client secret is required (public clients such as Microsoft's device flow send none). */
     public OAuthProvider requireSecret(boolean on) {
         this.requireSecret = on;
+        return this;
+    }
+
+    /** Answer 200 and the start of a body, then nothing more: a provider stuck mid-answer. */
+    public OAuthProvider stallAnswers(boolean on) {
+        this.stall = on;
         return this;
     }
 
@@ -222,6 +229,14 @@ public final class OAuthProvider implements AutoCloseable {
         try (ex) {
             Map<String, String> form = form(ex);
             sleep(delay);
+            if (stall) {
+                ex.getResponseHeaders().add("Content-Type", "application/json");
+                ex.sendResponseHeaders(200, 0);
+                ex.getResponseBody().write("{\"access_token\":".getBytes(StandardCharsets.US_ASCII));
+                ex.getResponseBody().flush();
+                sleep(Duration.ofSeconds(20));
+                return;
+            }
             String grant = form.getOrDefault("grant_type", "");
             if (!CLIENT_ID.equals(form.get("client_id"))
                     || (requireSecret && !grant.endsWith("device_code") && !CLIENT_SECRET.equals(form.get("client_secret")))) {
