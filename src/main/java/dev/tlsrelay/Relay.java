@@ -151,7 +151,8 @@ public final class Relay implements AutoCloseable {
         return String.format("tlsrelay %s listening on %s:%d, relaying to %s (%s+, verify %s, trust %s%s)%s, %s,"
                         + " audit in %s", version, config.listen().host().getHostAddress(), port(), u.routes(),
                 u.tls().minVersion().protocolName(), u.tls().verify().configName(), u.tls().trust().describe(),
-                u.auth().map(a -> ", AUTH as " + a.username()).orElse(""), named,
+                u.auth().map(a -> ", AUTH as " + a.username() + a.oauth2().map(o -> " with OAuth 2.0 tokens ("
+                        + o.grantType() + " grant at " + o.tokenUrl().getHost() + ")").orElse("")).orElse(""), named,
                 spool.map(s -> "spool in " + s.dir()).orElse("pass-through"), config.audit().file());
     }
 

@@ -61,6 +61,15 @@ class ArchitectureTest {
     }
 
     @Test
+    void theTokenMachineryKnowsNothingOfMail() {
+        // upstream asks oauth for tokens; oauth only speaks HTTPS (through tls) and reads its settings.
+        noClasses().that().resideInAPackage("dev.tlsrelay.oauth..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.tlsrelay.upstream..",
+                        "dev.tlsrelay.delivery..", "dev.tlsrelay.inbound..", "dev.tlsrelay.cli..", "dev.tlsrelay.audit..")
+                .check(MAIN);
+    }
+
+    @Test
     void layersPointOneWay() {
         noClasses().that().resideInAnyPackage("dev.tlsrelay.upstream..", "dev.tlsrelay.delivery..")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.tlsrelay.inbound..", "dev.tlsrelay.cli..")

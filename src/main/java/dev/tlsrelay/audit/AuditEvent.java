@@ -42,6 +42,8 @@ public sealed interface AuditEvent {
      * @param connectionReused the upstream connection had carried earlier messages
      * @param upstreamTime     from asking for an upstream connection to the upstream's final reply
      * @param route            the route the message (or this part of it) took; {@code default} for upstream.*
+     * @param authMechanism    the SASL mechanism the upstream connection authenticated (or tried to) with:
+     *                         {@code plain}, {@code login} or {@code xoauth2}; empty without AUTH
      */
     record Message(
             Instant at,
@@ -60,19 +62,21 @@ public sealed interface AuditEvent {
             Optional<String> tlsSession,
             boolean connectionReused,
             Optional<Duration> upstreamTime,
-            Optional<String> route) implements AuditEvent {
+            Optional<String> route,
+            Optional<String> authMechanism) implements AuditEvent {
 
         public Message {
             recipients = List.copyOf(recipients);
         }
 
-        /** A message whose route is not recorded. */
+        /** A message whose route and AUTH mechanism are not recorded. */
         public Message(Instant at, String session, String client, String mailFrom, List<String> recipients,
                 int rcptAccepted, long size, boolean relayed, OptionalInt replyCode, Optional<String> upstreamReply,
                 Optional<String> failure, Optional<String> reason, Optional<String> queueId,
                 Optional<String> tlsSession, boolean connectionReused, Optional<Duration> upstreamTime) {
             this(at, session, client, mailFrom, recipients, rcptAccepted, size, relayed, replyCode, upstreamReply,
-                    failure, reason, queueId, tlsSession, connectionReused, upstreamTime, Optional.empty());
+                    failure, reason, queueId, tlsSession, connectionReused, upstreamTime, Optional.empty(),
+                    Optional.empty());
         }
 
         /** A message sent over a connection of its own, outside the spool. */
@@ -80,7 +84,8 @@ public sealed interface AuditEvent {
                 int rcptAccepted, long size, boolean relayed, OptionalInt replyCode, Optional<String> upstreamReply,
                 Optional<String> failure, Optional<String> reason) {
             this(at, session, client, mailFrom, recipients, rcptAccepted, size, relayed, replyCode, upstreamReply,
-                    failure, reason, Optional.empty(), Optional.empty(), false, Optional.empty());
+                    failure, reason, Optional.empty(), Optional.empty(), false, Optional.empty(), Optional.empty(),
+                    Optional.empty());
         }
     }
 
@@ -97,9 +102,17 @@ public sealed interface AuditEvent {
      *
      * @param attempt     the attempt that failed (1 = first)
      * @param nextAttempt when the next one is due
+     * @param authMechanism the SASL mechanism the attempt's upstream connection used or tried, if any
      */
     record Deferred(Instant at, String session, String queueId, int attempt, Instant nextAttempt, String reason,
-            Optional<String> failure) implements AuditEvent {}
+            Optional<String> failure, Optional<String> authMechanism) implements AuditEvent {
+
+        /** An attempt that did not authenticate upstream. */
+        public Deferred(Instant at, String session, String queueId, int attempt, Instant nextAttempt, String reason,
+                Optional<String> failure) {
+            this(at, session, queueId, attempt, nextAttempt, reason, failure, Optional.empty());
+        }
+    }
 
     /**
      * {@code route.throttled}: an upstream answered "slow down"; every session now waits for the route.

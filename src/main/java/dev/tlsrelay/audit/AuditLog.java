@@ -508,6 +508,7 @@ public final class AuditLog implements AutoCloseable {
         }
         m.upstreamTime().ifPresent(d -> o.put("upstream_ms", d.toMillis()));
         m.route().ifPresent(v -> o.put("route", v));
+        m.authMechanism().ifPresent(v -> o.put("auth_mechanism", v));
         return o;
     }
 
@@ -539,6 +540,7 @@ public final class AuditLog implements AutoCloseable {
         o.put("next_attempt", d.nextAttempt().toString());
         o.put("reason", anyAddresses(d.reason()));
         d.failure().ifPresent(v -> o.put("failure", v));
+        d.authMechanism().ifPresent(v -> o.put("auth_mechanism", v));
         return o;
     }
 

@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         description = "SMTP relay for legacy devices: plain SMTP in, verified TLS 1.2+ out, every negotiation audited.",
         subcommands = {RunCommand.class, CheckConfigCommand.class, ProbeCommand.class, SendTestCommand.class,
                 QueueCommand.class, RouteCommand.class, AuditCommand.class, HealthcheckCommand.class, PasswdCommand.class,
+                OAuth2Command.class,
                 DemoCommand.class, CatcherCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {

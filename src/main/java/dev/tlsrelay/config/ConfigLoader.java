@@ -435,7 +435,7 @@ public final class ConfigLoader {
         List<RelayConfig.Route> routes = routes(security);
         Duration timeout = duration(Key.UPSTREAM_TIMEOUT);
         TlsPolicy tls = tlsPolicy(timeout);
-        Optional<Credentials> auth = credentials();
+        Optional<Credentials> auth = credentials(timeout);
         RelayConfig.Pool pool = new RelayConfig.Pool(positiveInt(Key.UPSTREAM_POOL_MAX_CONNECTIONS),
                 duration(Key.UPSTREAM_POOL_IDLE_TIMEOUT), positiveInt(Key.UPSTREAM_POOL_MAX_MESSAGES));
         return new RelayConfig.Upstream(routes, tls, auth, timeout, pool);
@@ -614,24 +614,56 @@ public final class ConfigLoader {
         }
     }
 
-    private Optional<Credentials> credentials() {
+    private Optional<Credentials> credentials(Duration timeout) {
         Optional<String> user = value(Key.UPSTREAM_AUTH_USERNAME);
         Optional<String> password = value(Key.UPSTREAM_AUTH_PASSWORD);
         Optional<String> passwordFile = value(Key.UPSTREAM_AUTH_PASSWORD_FILE);
         record(Key.UPSTREAM_AUTH_USERNAME);
         record(Key.UPSTREAM_AUTH_PASSWORD);
         record(Key.UPSTREAM_AUTH_PASSWORD_FILE);
+        record(Key.UPSTREAM_AUTH_MECHANISM);
+        Optional<RelayConfig.AuthMechanism> mechanism = value(Key.UPSTREAM_AUTH_MECHANISM).isEmpty() ? Optional.empty()
+                : Optional.ofNullable(parse(Key.UPSTREAM_AUTH_MECHANISM,
+                        v -> enumValue(RelayConfig.AuthMechanism.class, v), "plain, login or xoauth2"));
+        boolean oauth = value(Key.UPSTREAM_OAUTH2_TOKEN_URL).isPresent();
+        Optional<RelayConfig.OAuth2> oauth2 = oauth2(timeout);
+        if (oauth && (password.isPresent() || passwordFile.isPresent())) {
+            problems.add(Key.UPSTREAM_OAUTH2_TOKEN_URL.key() + " and a password (" + Key.UPSTREAM_AUTH_PASSWORD.key()
+                    + " or " + Key.UPSTREAM_AUTH_PASSWORD_FILE.key() + ") are both set: the relay logs in with one;"
+                    + " keep the OAuth 2.0 settings or the password");
+            return Optional.empty();
+        }
         if (password.isPresent() && passwordFile.isPresent()) {
             problems.add(Key.UPSTREAM_AUTH_PASSWORD.key() + " and " + Key.UPSTREAM_AUTH_PASSWORD_FILE.key()
                     + " are both set: keep only one");
             return Optional.empty();
+        }
+        if (mechanism.isPresent()) {
+            boolean wantsToken = mechanism.get() == RelayConfig.AuthMechanism.XOAUTH2;
+            if (wantsToken != oauth) {
+                problem(Key.UPSTREAM_AUTH_MECHANISM, mechanism.get().configName(), wantsToken
+                        ? "plain or login, or set " + Key.UPSTREAM_OAUTH2_TOKEN_URL.key() + " (xoauth2 sends OAuth 2.0"
+                                + " tokens)"
+                        : "xoauth2 (upstream.oauth2.* is set: the relay has tokens, not a password)");
+            }
         }
         if (user.isEmpty()) {
             if (password.isPresent() || passwordFile.isPresent()) {
                 problems.add(Key.UPSTREAM_AUTH_USERNAME.key() + " is empty but a password is set:"
                         + " set the user name too, or remove the password");
             }
+            if (oauth) {
+                problems.add(Key.UPSTREAM_AUTH_USERNAME.key() + " is empty but " + Key.UPSTREAM_OAUTH2_TOKEN_URL.key()
+                        + " is set: XOAUTH2 names the mailbox, so set the address the relay sends as");
+            }
+            if (mechanism.isPresent()) {
+                problems.add(Key.UPSTREAM_AUTH_MECHANISM.key() + " is set but " + Key.UPSTREAM_AUTH_USERNAME.key()
+                        + " is empty: there is nobody to log in as");
+            }
             return Optional.empty();
+        }
+        if (oauth) {
+            return oauth2.map(o -> new Credentials(user.get(), Optional.empty(), Optional.of(o), mechanism));
         }
         String secret = null;
         if (passwordFile.isPresent()) {
@@ -653,10 +685,118 @@ public final class ConfigLoader {
                         + " only the relay can read and point " + Key.UPSTREAM_AUTH_PASSWORD_FILE.key() + " at it");
             }
         } else {
-            problems.add(Key.UPSTREAM_AUTH_USERNAME.key() + " = " + user.get() + " needs a password: set "
-                    + Key.UPSTREAM_AUTH_PASSWORD_FILE.key() + " (preferred) or " + Key.UPSTREAM_AUTH_PASSWORD.key());
+            problems.add(Key.UPSTREAM_AUTH_USERNAME.key() + " = " + user.get() + " needs a password or a token: set "
+                    + Key.UPSTREAM_AUTH_PASSWORD_FILE.key() + " (preferred) or " + Key.UPSTREAM_AUTH_PASSWORD.key()
+                    + ", or " + Key.UPSTREAM_OAUTH2_TOKEN_URL.key() + " and the other upstream.oauth2.* keys");
         }
-        return secret == null ? Optional.empty() : Optional.of(new Credentials(user.get(), new Secret(secret)));
+        return secret == null ? Optional.empty()
+                : Optional.of(new Credentials(user.get(), Optional.of(new Secret(secret)), Optional.empty(), mechanism));
+    }
+
+    /**
+     * {@code upstream.oauth2.*}: present when a token URL is set. The refresh token file is only
+     * checked here (readable, not empty, private, in a directory the relay may write); it is read
+     * again before every refresh, since the relay itself rewrites it when the provider rotates it.
+     */
+    private Optional<RelayConfig.OAuth2> oauth2(Duration timeout) {
+        List<Key> keys = List.of(Key.UPSTREAM_OAUTH2_TOKEN_URL, Key.UPSTREAM_OAUTH2_CLIENT_ID,
+                Key.UPSTREAM_OAUTH2_CLIENT_SECRET_FILE, Key.UPSTREAM_OAUTH2_SCOPE, Key.UPSTREAM_OAUTH2_REFRESH_TOKEN_FILE,
+                Key.UPSTREAM_OAUTH2_CA_FILE);
+        keys.forEach(this::record);
+        Duration refreshBefore = duration(Key.UPSTREAM_OAUTH2_REFRESH_BEFORE);
+        Optional<String> url = value(Key.UPSTREAM_OAUTH2_TOKEN_URL);
+        if (url.isEmpty()) {
+            List<String> stray = keys.stream().filter(k -> value(k).isPresent()).map(Key::key).toList();
+            if (!stray.isEmpty()) {
+                problems.add(String.join(", ", stray) + " set but " + Key.UPSTREAM_OAUTH2_TOKEN_URL.key()
+                        + " is empty: set the provider's token endpoint to log in with OAuth 2.0, or remove them");
+            }
+            return Optional.empty();
+        }
+        java.net.URI tokenUrl = null;
+        try {
+            tokenUrl = new java.net.URI(url.get());
+            if (!"https".equalsIgnoreCase(tokenUrl.getScheme()) || tokenUrl.getHost() == null
+                    || tokenUrl.getRawUserInfo() != null || tokenUrl.getRawFragment() != null) {
+                problem(Key.UPSTREAM_OAUTH2_TOKEN_URL, url.get(), "an https:// URL such as"
+                        + " https://login.microsoftonline.com/TENANT/oauth2/v2.0/token (tokens never travel in clear)");
+                tokenUrl = null;
+            }
+        } catch (java.net.URISyntaxException e) {
+            problem(Key.UPSTREAM_OAUTH2_TOKEN_URL, url.get(), "a URL (" + e.getMessage() + ")");
+        }
+        Optional<String> clientId = value(Key.UPSTREAM_OAUTH2_CLIENT_ID);
+        if (clientId.isEmpty()) {
+            problems.add(Key.UPSTREAM_OAUTH2_CLIENT_ID.key() + " is required with " + Key.UPSTREAM_OAUTH2_TOKEN_URL.key()
+                    + ": the application (client) id of the app registered with the provider");
+        }
+        Optional<Secret> clientSecret = value(Key.UPSTREAM_OAUTH2_CLIENT_SECRET_FILE)
+                .flatMap(f -> firstLine(Key.UPSTREAM_OAUTH2_CLIENT_SECRET_FILE, f, "the client secret"))
+                .map(Secret::new);
+        Optional<String> scope = value(Key.UPSTREAM_OAUTH2_SCOPE);
+        Optional<Path> refreshTokenFile = value(Key.UPSTREAM_OAUTH2_REFRESH_TOKEN_FILE).map(Path::of);
+        if (refreshTokenFile.isPresent()) {
+            checkRefreshTokenFile(refreshTokenFile.get());
+        } else {
+            if (value(Key.UPSTREAM_OAUTH2_CLIENT_SECRET_FILE).isEmpty()) {
+                problems.add(Key.UPSTREAM_OAUTH2_TOKEN_URL.key() + " is set without "
+                        + Key.UPSTREAM_OAUTH2_REFRESH_TOKEN_FILE.key() + ", which means the client credentials grant:"
+                        + " set " + Key.UPSTREAM_OAUTH2_CLIENT_SECRET_FILE.key() + " too (or get a refresh token with"
+                        + " tlsrelay oauth2 login)");
+            }
+            if (scope.isEmpty()) {
+                problems.add(Key.UPSTREAM_OAUTH2_SCOPE.key() + " is required for the client credentials grant"
+                        + " (Microsoft 365: https://outlook.office365.com/.default)");
+            }
+        }
+        TrustSource trust = TrustSource.jdkDefault();
+        Optional<String> caFile = value(Key.UPSTREAM_OAUTH2_CA_FILE);
+        if (caFile.isPresent()) {
+            try {
+                trust = TrustSource.fromPemFile(Path.of(caFile.get()));
+            } catch (IOException | RuntimeException e) {
+                problem(Key.UPSTREAM_OAUTH2_CA_FILE, caFile.get(), "a readable PEM file with at least one"
+                        + " CERTIFICATE (" + e.getMessage() + ")");
+            }
+        }
+        if (tokenUrl == null || clientId.isEmpty() || refreshBefore == null || timeout == null
+                || (value(Key.UPSTREAM_OAUTH2_CLIENT_SECRET_FILE).isPresent() && clientSecret.isEmpty())) {
+            return Optional.empty();
+        }
+        // The token endpoint is verified like the smarthost: chain, host name, TLS 1.2+ with
+        // forward-secret AEAD suites. Pins are the smarthost's, not the identity provider's.
+        return Optional.of(new RelayConfig.OAuth2(tokenUrl, clientId.get(), clientSecret, scope, refreshTokenFile,
+                TlsPolicy.fullVerification(trust, timeout), refreshBefore));
+    }
+
+    private void checkRefreshTokenFile(Path file) {
+        Key key = Key.UPSTREAM_OAUTH2_REFRESH_TOKEN_FILE;
+        if (firstLine(key, file.toString(), "the refresh token written by tlsrelay oauth2 login").isEmpty()) {
+            return;
+        }
+        warnIfOthersCanRead(key, file);
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir != null && !Files.isWritable(dir)) {
+            warnings.add(key.key() + " = " + file + ": the relay cannot write in " + dir + ", so a refresh token the"
+                    + " provider rotates cannot be saved and the saved one may stop working; keep the file in a"
+                    + " directory the relay owns (with systemd: under /var/lib/tlsrelay)");
+        }
+    }
+
+    /** The first line of a secret's file, or empty after recording the problem. */
+    private Optional<String> firstLine(Key key, String file, String what) {
+        warnIfOthersCanRead(key, Path.of(file));
+        try (java.io.BufferedReader r = Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8)) {
+            String line = r.readLine();
+            if (line == null || line.isBlank()) {
+                problem(key, file, "a file whose first line is " + what);
+                return Optional.empty();
+            }
+            return Optional.of(line.strip());
+        } catch (IOException e) {
+            problem(key, file, "a readable file whose first line is " + what + " (" + e + ")");
+            return Optional.empty();
+        }
     }
 
     private void warnIfOthersCanRead(Key key, Path file) {

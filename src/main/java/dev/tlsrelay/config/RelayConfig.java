@@ -182,8 +182,75 @@ public record RelayConfig(
             int maxMessages,
             long minFreeSpace) {}
 
-    /** SMTP AUTH credentials; the password never appears in {@link #toString()}. */
-    public record Credentials(String username, Secret password) {}
+    /**
+     * How the relay logs in to the upstream (SMTP AUTH, only ever inside TLS): with a password
+     * (PLAIN, LOGIN) or with OAuth 2.0 access tokens (XOAUTH2). Secrets never appear in {@link #toString()}.
+     *
+     * @param username  the account: the AUTH user, or the mailbox XOAUTH2 names in {@code user=}
+     * @param password  for PLAIN and LOGIN; empty with OAuth 2.0
+     * @param oauth2    where XOAUTH2 tokens come from; empty with a password
+     * @param mechanism the one mechanism to use ({@code upstream.auth.mechanism}); empty: the first
+     *                  of {@link #mechanisms()} the server offers
+     */
+    public record Credentials(String username, Optional<Secret> password, Optional<OAuth2> oauth2,
+            Optional<AuthMechanism> mechanism) {
+
+        public Credentials {
+            if (password.isPresent() == oauth2.isPresent()) {
+                throw new IllegalArgumentException("credentials are a password or OAuth 2.0, exactly one");
+            }
+        }
+
+        /** A password, with the mechanism chosen from what the server offers. */
+        public Credentials(String username, Secret password) {
+            this(username, Optional.of(password), Optional.empty(), Optional.empty());
+        }
+
+        /**
+         * The mechanisms these credentials may be sent with, strongest first: XOAUTH2 with OAuth
+         * 2.0 (a token that expires, not a password), PLAIN then LOGIN with a password.
+         */
+        public List<AuthMechanism> mechanisms() {
+            return mechanism.map(List::of).orElse(oauth2.isPresent() ? List.of(AuthMechanism.XOAUTH2)
+                    : List.of(AuthMechanism.PLAIN, AuthMechanism.LOGIN));
+        }
+    }
+
+    /** The SASL mechanisms the relay authenticates upstream with. */
+    public enum AuthMechanism {
+        PLAIN,
+        LOGIN,
+        /** An OAuth 2.0 bearer token, as Google and Microsoft take it for SMTP. */
+        XOAUTH2;
+
+        /** The configuration spelling: {@code plain}, {@code login}, {@code xoauth2}. */
+        public String configName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * Where the XOAUTH2 access tokens come from: an OAuth 2.0 token endpoint, asked with the client
+     * credentials grant (no refresh token file) or the refresh token grant.
+     *
+     * @param tokenUrl         the provider's token endpoint, https
+     * @param clientId         the application (client) id registered with the provider
+     * @param clientSecret     sent with each token request when present (client credentials; Google)
+     * @param scope            the scope asked for (client credentials need one)
+     * @param refreshTokenFile present: the refresh token grant, with the token read from this file
+     *                         before each refresh and written back when the provider rotates it
+     * @param https            how the token endpoint's certificate is verified
+     * @param refreshBefore    a cached token is replaced this long before it expires (at most half
+     *                         its lifetime)
+     */
+    public record OAuth2(java.net.URI tokenUrl, String clientId, Optional<Secret> clientSecret, Optional<String> scope,
+            Optional<Path> refreshTokenFile, TlsPolicy https, Duration refreshBefore) {
+
+        /** The grant as OAuth names it: {@code refresh_token} or {@code client_credentials}. */
+        public String grantType() {
+            return refreshTokenFile.isPresent() ? "refresh_token" : "client_credentials";
+        }
+    }
 
     /** A secret string: {@code toString()} masks it so it cannot reach a log by accident. */
     public record Secret(String value) {

@@ -76,6 +76,7 @@ public final class PassThroughDelivery implements Delivery {
         private Optional<String> reason = Optional.empty();
         private long upstreamStart;
         private Optional<java.time.Duration> upstreamTime = Optional.empty();
+        private Optional<String> authMechanism = Optional.empty();
         /** The relay's last reply to the client, for the audit: it tells relayed, deferred and refused apart. */
         private SmtpReply lastReply;
 
@@ -113,6 +114,7 @@ public final class PassThroughDelivery implements Delivery {
             }
             try {
                 connection = chosen.client().open(client.sessionId());
+                authMechanism = connection.authMechanism();
             } catch (UpstreamException e) {
                 routes.observe(chosen, e, client.sessionId());
                 return Optional.of(failed(e));
@@ -261,6 +263,9 @@ public final class PassThroughDelivery implements Delivery {
         private SmtpReply failed(UpstreamException e) {
             failure = e.tlsFailure();
             reason = Optional.of(e.clientReply().text());
+            if (e.authMechanism().isPresent()) {
+                authMechanism = e.authMechanism();
+            }
             auditable = true;
             if (connection != null) {
                 connection.abort();
@@ -287,7 +292,8 @@ public final class PassThroughDelivery implements Delivery {
                     recipients, accepted, size, relayed,
                     lastReply == null ? OptionalInt.empty() : OptionalInt.of(lastReply.code()), upstreamReply,
                     failure.map(FailureCode::auditName), relayed ? Optional.empty() : reason, Optional.empty(),
-                    tlsSession, reused, upstreamTime, Optional.ofNullable(route).map(RouteTable.Route::name)));
+                    tlsSession, reused, upstreamTime, Optional.ofNullable(route).map(RouteTable.Route::name),
+                    authMechanism));
             if (relayed) {
                 log.info("[{}] relayed <{}> from {} to {} recipient(s), {} bytes: {}", client.sessionId(), sender,
                         client.clientAddress(), accepted, size, upstreamReply.orElse(""));

@@ -269,6 +269,7 @@ public final class QueueRunner implements AutoCloseable {
         Instant throttledUntil = Instant.MIN;
         Optional<String> error = Optional.empty();
         Optional<FailureCode> failure = Optional.empty();
+        Optional<String> auth = Optional.empty();
         for (Part part : parts(m)) {
             if (part.route().pacer().tryAcquire(part.indexes().size()).isPresent()) {
                 continue; // held: no budget for this route now
@@ -282,9 +283,12 @@ public final class QueueRunner implements AutoCloseable {
                         part.indexes().stream().map(i -> rcpts.get(i).address()).toList(), a.accepted, m.size(), true,
                         java.util.OptionalInt.empty(), a.finalReply, Optional.empty(), Optional.empty(),
                         Optional.of(m.id()), a.tlsSession, a.connectionReused, Optional.of(took),
-                        Optional.of(part.route().name())));
+                        Optional.of(part.route().name()), a.authMechanism));
                 log.info("[{}] relayed {} to {} recipient(s) over route {}: {}", m.sessionId(), m.id(), a.accepted,
                         part.route().name(), a.finalReply.orElse(""));
+            }
+            if (a.authMechanism.isPresent()) {
+                auth = a.authMechanism;
             }
             if (part.indexes().stream().anyMatch(i -> rcpts.get(i).state() == State.PENDING)) {
                 deferred = true;
@@ -332,7 +336,7 @@ public final class QueueRunner implements AutoCloseable {
         spool.update(later);
         index.put(id, later);
         audit.write(new AuditEvent.Deferred(now, m.sessionId(), m.id(), later.attempts(), next,
-                error.orElse("temporary failure"), failureName));
+                error.orElse("temporary failure"), failureName, auth));
         log.warn("[{}] deferred {} (attempt {}): {}; next attempt {}", m.sessionId(), m.id(), later.attempts(),
                 error.orElse("temporary failure"), next);
     }
@@ -386,10 +390,12 @@ public final class QueueRunner implements AutoCloseable {
     /**
      * What one part's attempt did.
      *
-     * @param throttled the upstream said "slow down": its recipients stay pending whatever the code
+     * @param throttled     the upstream said "slow down": its recipients stay pending whatever the code
+     * @param authMechanism the SASL mechanism the upstream connection used or tried, if any
      */
     private record Attempt(int accepted, Optional<String> finalReply, Optional<String> error,
-            Optional<FailureCode> failure, boolean connectionReused, Optional<String> tlsSession, boolean throttled) {}
+            Optional<FailureCode> failure, boolean connectionReused, Optional<String> tlsSession, boolean throttled,
+            Optional<String> authMechanism) {}
 
     /** One upstream transaction for one part; updates {@code rcpts} at the part's indexes. */
     private Attempt attempt(QueuedMessage m, Part part, List<Recipient> rcpts) {
@@ -399,7 +405,9 @@ public final class QueueRunner implements AutoCloseable {
         boolean reused = false;
         boolean throttled = false;
         Optional<String> tlsSession = Optional.empty();
+        Optional<String> auth = Optional.empty();
         try (UpstreamConnection c = route.client().open(m.sessionId())) {
+            auth = c.authMechanism();
             reused = c.reused();
             tlsSession = reused ? Optional.of(c.negotiatedBy()) : Optional.empty();
             SmtpReply mail = c.mailFrom(m.sender(), m.size(), !isAscii(m));
@@ -409,7 +417,7 @@ public final class QueueRunner implements AutoCloseable {
                     rcpts.set(i, verdict(rcpts.get(i), mail, throttled));
                 }
                 return new Attempt(0, Optional.empty(), Optional.of("sender refused: " + mail.line()),
-                        Optional.empty(), reused, tlsSession, throttled);
+                        Optional.empty(), reused, tlsSession, throttled, auth);
             }
             for (int i : part.indexes()) {
                 Recipient r = rcpts.get(i);
@@ -424,7 +432,7 @@ public final class QueueRunner implements AutoCloseable {
             }
             if (accepted.isEmpty()) {
                 return new Attempt(0, Optional.empty(), Optional.of("no recipient accepted"), Optional.empty(),
-                        reused, tlsSession, throttled);
+                        reused, tlsSession, throttled, auth);
             }
             SmtpReply end = sendBody(c, m);
             boolean slowDown = table.observe(route, end, m.sessionId()).isPresent();
@@ -435,12 +443,12 @@ public final class QueueRunner implements AutoCloseable {
             }
             if (!end.isPositive()) {
                 return new Attempt(0, Optional.empty(), Optional.of("message refused: " + end.line()),
-                        Optional.empty(), reused, tlsSession, throttled);
+                        Optional.empty(), reused, tlsSession, throttled, auth);
             }
             Optional<String> error = part.indexes().stream().anyMatch(i -> rcpts.get(i).state() == State.PENDING)
                     ? Optional.of("some recipients deferred") : Optional.empty();
             return new Attempt(accepted.size(), Optional.of(end.line()), error, Optional.empty(), reused, tlsSession,
-                    throttled);
+                    throttled, auth);
         } catch (UpstreamException e) {
             SmtpReply r = e.clientReply();
             throttled |= table.observe(route, e, m.sessionId()).isPresent();
@@ -450,7 +458,7 @@ public final class QueueRunner implements AutoCloseable {
                 }
             }
             return new Attempt(0, Optional.empty(), Optional.of(r.text()), e.tlsFailure(), reused, tlsSession,
-                    throttled);
+                    throttled, e.authMechanism().isPresent() ? e.authMechanism() : auth);
         }
     }
 

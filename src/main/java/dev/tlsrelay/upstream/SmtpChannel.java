@@ -49,6 +49,14 @@ public class SmtpChannel extends SMTPTransport {
         return mechanisms.stream().anyMatch(this::supportsAuthentication);
     }
 
+    /**
+     * The first of these mechanisms the server's EHLO offers: the one Angus authenticates with, since
+     * it tries {@code auth.mechanisms} in order and uses the first the server supports.
+     */
+    synchronized java.util.Optional<String> firstSupported(List<String> mechanisms) {
+        return mechanisms.stream().filter(this::supportsAuthentication).findFirst();
+    }
+
     /** Sends DATA; returns the dot-stuffing body stream once the server said 354. */
     synchronized OutputStream beginData() throws MessagingException {
         return data();

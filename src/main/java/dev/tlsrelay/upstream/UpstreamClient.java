@@ -3,6 +3,9 @@ package dev.tlsrelay.upstream;
 import dev.tlsrelay.audit.AuditEvent;
 import dev.tlsrelay.audit.AuditLog;
 import dev.tlsrelay.config.RelayConfig;
+import dev.tlsrelay.oauth.AccessToken;
+import dev.tlsrelay.oauth.TokenException;
+import dev.tlsrelay.oauth.TokenSource;
 import dev.tlsrelay.tls.FailureCode;
 import dev.tlsrelay.tls.TlsClient;
 import dev.tlsrelay.tls.TlsMode;
@@ -16,9 +19,12 @@ import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Properties;
 import org.slf4j.Logger;
@@ -27,24 +33,25 @@ import org.slf4j.LoggerFactory;
 /**
  * Opens verified, authenticated SMTP connections to the smarthost. Opening is the only place TLS
  * is negotiated, and every attempt, however it ends, writes exactly one {@code tls.handshake}
- * audit event before anything else happens on the connection.
+ * audit event before anything else happens on the connection. AUTH, only ever after TLS, sends a
+ * password (PLAIN, LOGIN) or an OAuth 2.0 access token from a {@link TokenSource} (XOAUTH2).
  */
 public final class UpstreamClient implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(UpstreamClient.class);
-
-    /** SASL mechanisms the relay authenticates with, in preference order; only ever inside TLS. */
-    static final List<String> AUTH_MECHANISMS = List.of("PLAIN", "LOGIN");
 
     private final RelayConfig.Upstream upstream;
     private final String heloName;
     private final TlsClient tls;
     private final AuditLog audit;
     private final ConnectionPool pool;
+    /** SASL mechanisms the relay may authenticate with, in preference order; only ever inside TLS. */
+    private final List<String> mechanisms;
+    private final Optional<TokenSource> tokens;
 
     /**
      * @param heloName the name the relay gives in its EHLO (never looked up in DNS)
-     * @throws GeneralSecurityException if the trust anchors are unusable
+     * @throws GeneralSecurityException if the trust anchors (of the smarthost or the token endpoint) are unusable
      */
     public UpstreamClient(RelayConfig.Upstream upstream, String heloName, AuditLog audit)
             throws GeneralSecurityException {
@@ -52,6 +59,11 @@ public final class UpstreamClient implements AutoCloseable {
         this.heloName = heloName;
         this.tls = new TlsClient(upstream.tls());
         this.audit = audit;
+        this.mechanisms = upstream.auth().map(c -> c.mechanisms().stream().map(Enum::name).toList())
+                .orElse(List.of());
+        Optional<RelayConfig.OAuth2> oauth2 = upstream.auth().flatMap(RelayConfig.Credentials::oauth2);
+        this.tokens = oauth2.isPresent() ? Optional.of(TokenSource.of(oauth2.get(), upstream.timeout()))
+                : Optional.empty();
         this.pool = new ConnectionPool(upstream.pool(), upstream.timeout());
     }
 
@@ -113,7 +125,75 @@ public final class UpstreamClient implements AutoCloseable {
         throw last;
     }
 
+    /**
+     * Opens one connection to {@code route}. With OAuth, a token the smarthost refuses (535 5.7.3,
+     * Google's 334 error challenge) is replaced once and the connection tried once more; the refused
+     * token is never sent again.
+     */
     private UpstreamConnection open(RelayConfig.Route route, String sessionId) throws UpstreamException {
+        if (tokens.isEmpty()) {
+            try {
+                return open(route, sessionId, Optional.empty());
+            } catch (TokenRefused notWithoutToken) {
+                throw notWithoutToken.failure;
+            }
+        }
+        AccessToken token = accessToken(() -> tokens.get().token());
+        try {
+            return open(route, sessionId, Optional.of(token));
+        } catch (TokenRefused refused) {
+            AccessToken next = accessToken(() -> tokens.get().replace(token, refused.said.line()));
+            try {
+                return open(route, sessionId, Optional.of(next));
+            } catch (TokenRefused again) {
+                throw again.failure;
+            }
+        }
+    }
+
+    /** The smarthost refused an access token: the caller may try once more with another. */
+    private static final class TokenRefused extends Exception {
+        final SmtpReply said;
+        final UpstreamException failure;
+
+        TokenRefused(SmtpReply said, UpstreamException failure) {
+            super(failure.getMessage(), null, false, false);
+            this.said = said;
+            this.failure = failure;
+        }
+    }
+
+    private interface TokenCall {
+        AccessToken get() throws TokenException;
+    }
+
+    /** A token, or the reply that tells the client (and the audit) why there is none. Nothing was sent. */
+    private static AccessToken accessToken(TokenCall call) throws UpstreamException {
+        try {
+            return call.get();
+        } catch (TokenException e) {
+            String what = switch (e.reason()) {
+                case GRANT_REFUSED -> "The provider refused the relay's OAuth refresh token (revoked or expired);"
+                        + " message not sent, the relay administrator must run tlsrelay oauth2 login again";
+                case CLIENT_REFUSED -> "The provider refused the relay's OAuth client id or secret"
+                        + e.error().map(c -> " (" + c + ")").orElse("") + "; message not sent, the relay"
+                        + " administrator must fix upstream.oauth2.*";
+                case REQUEST_REFUSED -> "The provider refused the relay's OAuth token request"
+                        + e.error().map(c -> " (" + c + ")").orElse("") + "; message not sent, the relay"
+                        + " administrator must fix upstream.oauth2.*";
+                case UPSTREAM_REFUSED -> "The upstream server refuses the relay's OAuth tokens; message not sent,"
+                        + " the relay administrator must check the mailbox permissions of the OAuth app";
+                case LOCAL -> "The relay's OAuth refresh token file cannot be read; message not sent, the relay"
+                        + " administrator must run tlsrelay oauth2 login";
+                case UNAVAILABLE -> "The relay cannot get an OAuth token (its token endpoint is unreachable or"
+                        + " failing); message not sent, try again later";
+            };
+            throw new UpstreamException(new SmtpReply(451, "4.7.0 " + what), Optional.empty(), e);
+        }
+    }
+
+    private UpstreamConnection open(RelayConfig.Route route, String sessionId, Optional<AccessToken> token)
+            throws UpstreamException, TokenRefused {
         TlsMode mode = route.security();
         TlsClient.ConnectionTls connectionTls = tls.forConnection(route.host(), route.port(), mode);
         Session session = Session.getInstance(properties(route, connectionTls));
@@ -125,30 +205,48 @@ public final class UpstreamClient implements AutoCloseable {
         }
         Instant start = Instant.now();
         String user = upstream.auth().map(RelayConfig.Credentials::username).orElse(null);
-        String password = upstream.auth().map(c -> c.password().value()).orElse(null);
+        // XOAUTH2 carries the access token where PLAIN and LOGIN carry the password.
+        String password = token.map(AccessToken::value)
+                .or(() -> upstream.auth().flatMap(RelayConfig.Credentials::password).map(RelayConfig.Secret::value))
+                .orElse(null);
         try {
             channel.connect(route.host(), route.port(), user, password);
         } catch (AuthenticationFailedException e) {
             // TLS itself succeeded: audit it as such, then report the credentials problem.
             recordHandshake(sessionId, connectionTls.negotiation().orElseThrow());
-            if (!channel.supportsAnyAuthentication(AUTH_MECHANISMS)) {
+            Optional<String> tried = channel.firstSupported(mechanisms);
+            if (tried.isEmpty()) {
                 // Angus throws the same exception when no mechanism is shared, before sending any
                 // credentials: blaming the password would send the administrator the wrong way.
                 String offered = Optional.ofNullable(channel.getExtensionParameter("AUTH")).orElse("").strip();
                 log.warn("upstream {}:{} offers AUTH {} but none of {}; nothing was sent", route.host(), route.port(),
-                        offered, AUTH_MECHANISMS);
+                        offered, mechanisms);
                 throw new UpstreamException(new SmtpReply(451, "4.7.0 The upstream server offers no AUTH mechanism"
                         + " the relay uses (it offers " + offered + "; the relay uses " + String.join(" or ",
-                        AUTH_MECHANISMS) + "); message not sent, check upstream.host and upstream.auth.*"),
+                        mechanisms) + "); message not sent, check upstream.host and upstream.auth.*"),
                         Optional.empty(), e);
             }
-            SmtpReply said = SmtpReply.parse(Math.max(channel.getLastReturnCode(), 500),
-                    channel.getLastServerResponse());
+            Optional<String> mechanism = tried.map(m -> m.toLowerCase(Locale.ROOT));
+            SmtpReply said = authRefusal(channel);
+            if (token.isPresent()) {
+                log.warn("upstream {}:{} refused OAuth access token {} for {}: {}", route.host(), route.port(),
+                        token.get().fingerprint(), user, said.line());
+                UpstreamException failure = new UpstreamException(new SmtpReply(451, "4.7.1 The upstream server"
+                        + " refused the relay's OAuth token (" + said.line() + "); message not sent, the relay"
+                        + " administrator must check the OAuth app's mail permissions and upstream.auth.username"),
+                        Optional.empty(), e, mechanism);
+                int code = channel.getLastReturnCode();
+                if (code == 535 || code == 334) {
+                    // 535 5.7.3 (Microsoft), or Google's error challenge: the token itself was refused.
+                    throw new TokenRefused(said, failure);
+                }
+                throw failure;
+            }
             log.warn("upstream {}:{} refused the relay's credentials for user {}: {}", route.host(), route.port(),
                     user, said.line());
             throw new UpstreamException(new SmtpReply(451, "4.7.1 The upstream server refused the relay's"
                     + " credentials (" + said.line() + "); message not sent, the relay administrator must fix"
-                    + " upstream.auth.*"), Optional.empty(), e);
+                    + " upstream.auth.*"), Optional.empty(), e, mechanism);
         } catch (MessagingException e) {
             TlsNegotiation n = connectionTls.negotiation()
                     .orElseGet(() -> connectionTls.handshakeAttempted() ? connectionTls.failed(e)
@@ -177,7 +275,30 @@ public final class UpstreamClient implements AutoCloseable {
             throw new UpstreamException(new SmtpReply(451, "4.7.0 The upstream server does not offer AUTH;"
                     + " message not sent, check upstream.host and upstream.auth.*"), Optional.empty(), null);
         }
-        return new UpstreamConnection(channel, connectionTls, negotiated.get(), sessionId, pool);
+        Optional<String> mechanism = upstream.auth().isPresent()
+                ? channel.firstSupported(mechanisms).map(m -> m.toLowerCase(Locale.ROOT)) : Optional.empty();
+        token.ifPresent(t -> log.debug("[{}] authenticated to {}:{} with OAuth access token {}", sessionId,
+                route.host(), route.port(), t.fingerprint()));
+        return new UpstreamConnection(channel, connectionTls, negotiated.get(), sessionId, mechanism, pool);
+    }
+
+    /**
+     * The server's refusal of AUTH. Google answers a refused XOAUTH2 token with a 334 challenge
+     * carrying a base64 JSON error (status, schemes, scope); it is decoded here, for people.
+     */
+    private static SmtpReply authRefusal(SmtpChannel channel) {
+        int code = channel.getLastReturnCode();
+        String raw = Optional.ofNullable(channel.getLastServerResponse()).orElse("");
+        if (code == 334 && raw.length() > 4) {
+            try {
+                String json = new String(Base64.getDecoder().decode(raw.substring(4).strip()), StandardCharsets.UTF_8);
+                String clean = json.replaceAll("[\\p{Cntrl}]+", " ").strip();
+                return new SmtpReply(535, "XOAUTH2 error " + (clean.length() > 200 ? clean.substring(0, 200) : clean));
+            } catch (IllegalArgumentException notBase64) {
+                // Shown as it came.
+            }
+        }
+        return SmtpReply.parse(Math.max(code, 500), raw);
     }
 
     private void recordHandshake(String sessionId, TlsNegotiation n) {
@@ -265,7 +386,9 @@ public final class UpstreamClient implements AutoCloseable {
         props.put(p + "starttls.enable", "true");
         props.put(p + "starttls.required", "true");
         props.put(p + "auth", String.valueOf(upstream.auth().isPresent()));
-        props.put(p + "auth.mechanisms", String.join(" ", AUTH_MECHANISMS));
+        // Only these, in this order: XOAUTH2 must be named to be used at all (Angus disables it by default).
+        props.put(p + "auth.mechanisms", String.join(" ", mechanisms.isEmpty() ? List.of("PLAIN", "LOGIN")
+                : mechanisms));
         // Commands go out as UTF-8 (for SMTPUTF8 addresses) instead of Angus' default byte-per-char.
         props.put("mail.mime.allowutf8", "true");
         return props;

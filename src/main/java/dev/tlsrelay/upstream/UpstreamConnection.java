@@ -20,14 +20,16 @@ public final class UpstreamConnection implements AutoCloseable {
     private final TlsNegotiation negotiation;
     private final ConnectionPool pool;
     private final String negotiatedBy;
+    private final Optional<String> authMechanism;
     private boolean broken;
     private boolean reused;
     private int messages;
     private long idleSince = System.nanoTime();
 
     UpstreamConnection(SmtpChannel channel, TlsClient.ConnectionTls tls, TlsNegotiation negotiation,
-            String negotiatedBy, ConnectionPool pool) {
+            String negotiatedBy, Optional<String> authMechanism, ConnectionPool pool) {
         this.channel = channel;
+        this.authMechanism = authMechanism;
         this.negotiatedBy = negotiatedBy;
         this.tls = tls;
         this.negotiation = negotiation;
@@ -42,6 +44,15 @@ public final class UpstreamConnection implements AutoCloseable {
     /** The session whose {@code tls.handshake} audit line records this connection's negotiation. */
     public String negotiatedBy() {
         return negotiatedBy;
+    }
+
+    /**
+     * The SASL mechanism this connection authenticated with when it was opened ({@code plain},
+     * {@code login}, {@code xoauth2}); empty without AUTH. A pooled connection stays authenticated,
+     * also after the token it was opened with has expired.
+     */
+    public Optional<String> authMechanism() {
+        return authMechanism;
     }
 
     /** Whether this connection already carried an earlier message (no new TLS negotiation). */

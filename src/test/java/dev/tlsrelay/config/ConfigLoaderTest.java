@@ -236,7 +236,7 @@ class ConfigLoaderTest {
         m.put("upstream.auth.password-file", pw.toString());
         java.nio.file.Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         RelayConfig c = ConfigLoader.fromValues(m, Map.of());
-        assertEquals("hunter2-secret", c.upstream().auth().orElseThrow().password().value());
+        assertEquals("hunter2-secret", c.upstream().auth().orElseThrow().password().orElseThrow().value());
         assertTrue(c.warnings().stream().anyMatch(w -> w.contains("readable by every user")), c.warnings().toString());
         java.nio.file.Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         assertTrue(ConfigLoader.fromValues(m, Map.of()).warnings().isEmpty());
