@@ -125,6 +125,7 @@ public final class Relay implements AutoCloseable {
         RelayMetrics metrics = new RelayMetrics(audit, server::activeSessions,
                 () -> runner.map(QueueRunner::queued).orElse(0),
                 () -> runner.map(QueueRunner::oldestAge).orElse(Duration.ZERO));
+        metrics.watchRoutes(() -> routes.all().stream().map(RouteTable.Route::pacer).toList());
         admin = Optional.of(AdminServer.start(config.admin().address().get(), metrics, server::listening,
                 this::spoolWritable));
     }

@@ -2,6 +2,7 @@ package dev.tlsrelay.admin;
 
 import dev.tlsrelay.audit.AuditEvent;
 import dev.tlsrelay.audit.AuditLog;
+import dev.tlsrelay.route.RoutePacer;
 import dev.tlsrelay.tls.FailureCode;
 import dev.tlsrelay.tls.TlsNegotiation;
 import io.micrometer.core.instrument.Counter;
@@ -11,6 +12,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -56,6 +58,10 @@ public final class RelayMetrics {
             case AuditEvent.Handshake h -> handshake(h.negotiation());
             case AuditEvent.Message m -> {
                 counter("tlsrelay_messages_total", "outcome", m.relayed() ? "relayed" : "failed").increment();
+                m.route().ifPresent(r -> Counter.builder("tlsrelay_route_messages_total")
+                        .description("messages (or parts of split messages) by route and outcome")
+                        .tag("route", r).tag("outcome", m.relayed() ? "relayed" : "failed")
+                        .register(registry).increment());
                 m.upstreamTime().ifPresent(d -> Timer.builder("tlsrelay_upstream_seconds")
                         .description("from asking for an upstream connection to its final reply")
                         .publishPercentileHistogram().register(registry).record(d));
@@ -66,6 +72,29 @@ public final class RelayMetrics {
             case AuditEvent.RouteThrottled t -> counter("tlsrelay_route_throttled_total", "route", t.route())
                     .increment();
         }
+    }
+
+    /**
+     * Per-route sending budget, read when scraped: recipients left today (NaN without a daily limit)
+     * and seconds until the route may send again (0 when it may now; rate pacing and throttling
+     * backoff both count). Routes are looked up by name at each scrape, so a reload is followed.
+     */
+    public void watchRoutes(Supplier<List<RoutePacer>> pacers) {
+        for (RoutePacer p : pacers.get()) {
+            String name = p.route();
+            Gauge.builder("tlsrelay_route_recipients_left_today", pacers, s -> pacer(s, name)
+                            .flatMap(RoutePacer::recipientsLeftToday).map(Long::doubleValue).orElse(Double.NaN))
+                    .description("recipients the route may still send to today").tag("route", name)
+                    .register(registry);
+            Gauge.builder("tlsrelay_route_seconds_until_ready", pacers, s -> pacer(s, name)
+                            .map(x -> x.untilReady(1).toMillis() / 1000.0).orElse(Double.NaN))
+                    .description("seconds until the route may send its next message").tag("route", name)
+                    .register(registry);
+        }
+    }
+
+    private static Optional<RoutePacer> pacer(Supplier<List<RoutePacer>> pacers, String name) {
+        return pacers.get().stream().filter(p -> p.route().equals(name)).findFirst();
     }
 
     private void handshake(TlsNegotiation n) {

@@ -92,6 +92,12 @@ class AdminEndpointTest {
                     + upstream.port() + "\"");
             assertTrue(days > 25 && days < 31, "TestPki certificates last 30 days: " + days);
             assertTrue(text.contains("tlsrelay_sessions_active"));
+            assertEquals(3.0, metric(text, "tlsrelay_route_messages_total", "route=\"default\",outcome=\"relayed\""),
+                    text);
+            assertEquals(0.0, metric(text, "tlsrelay_route_seconds_until_ready", "route=\"default\""),
+                    "no rate limit: the default route may send now");
+            assertTrue(text.contains("tlsrelay_route_recipients_left_today{route=\"default\"} NaN"),
+                    "no daily limit on the default route");
             assertEquals(405, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/metrics"))
                     .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString())
                     .statusCode());
