@@ -125,9 +125,14 @@ final class GuardedServerSocket extends ServerSocket {
             if (at < 0) {
                 out.write(b, off, len);
             } else {
-                out.write(b, off, at - off);
-                out.write(INSERT);
-                out.write(b, at, len - (at - off));
+                // One write, as SubEthaSMTP made it: three writes to the unbuffered socket stream
+                // become three segments, and Nagle holds the later ones until the client ACKs the
+                // first, which it delays (40 ms on Linux) while waiting for the rest of the reply.
+                byte[] reply = new byte[len + INSERT.length];
+                System.arraycopy(b, off, reply, 0, at - off);
+                System.arraycopy(INSERT, 0, reply, at - off, INSERT.length);
+                System.arraycopy(b, at, reply, at - off + INSERT.length, len - (at - off));
+                out.write(reply);
             }
             count(b, off, len);
         }
