@@ -7,7 +7,9 @@ import java.util.Deque;
 import java.util.Iterator;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * handshake and AUTH per message would cost more than the message. Bounded in number
  * ({@code upstream.pool.max-connections}, busy and idle together), in idle time and in messages per
  * connection. A connection goes back only after a clean RSET; one idle for a while is probed (NOOP)
- * before reuse; any error or 421 retires it.
+ * before reuse; any error or 421 retires it. A caller finding every connection busy waits for the
+ * first one to come back (or for a free permit), up to the upstream timeout.
  */
 final class ConnectionPool implements AutoCloseable {
 
@@ -29,6 +32,14 @@ final class ConnectionPool implements AutoCloseable {
     private final Semaphore permits;
     private final Deque<UpstreamConnection> idle = new ArrayDeque<>();
     private final Thread sweeper;
+    /**
+     * Signalled, and {@link #changes} counted up, whenever a connection goes back idle or a permit is
+     * freed. A lock and condition rather than a monitor: a waiting virtual thread does not pin its
+     * carrier on JDK 21.
+     */
+    private final ReentrantLock waitLock = new ReentrantLock();
+    private final Condition available = waitLock.newCondition();
+    private final AtomicLong changes = new AtomicLong();
     private volatile boolean closed;
 
     ConnectionPool(RelayConfig.Pool config, Duration acquireTimeout) {
@@ -57,27 +68,61 @@ final class ConnectionPool implements AutoCloseable {
         }
     }
 
-    /** A permit for a new connection; false when all are busy for longer than the upstream timeout. */
-    boolean acquire() throws InterruptedException {
-        if (closed) {
-            return false;
-        }
-        if (permits.tryAcquire()) {
-            return true;
-        }
-        // All in use: an idle one is cheaper to give up than to wait for.
-        synchronized (idle) {
-            UpstreamConnection oldest = idle.pollLast();
-            if (oldest != null) {
-                discard(oldest);
+    /**
+     * What {@link #acquire} got: an idle connection to reuse, or (when {@code idle} is null) a permit
+     * to open a new one.
+     */
+    record Grant(UpstreamConnection idle) {}
+
+    /**
+     * An idle connection, else a permit for a new one, else waits for either until the upstream
+     * timeout; null when none came (or the pool is closed). A connection that comes back idle while
+     * callers wait goes to one of them: waiting for a permit alone would leave them waiting until some
+     * connection is retired, while newcomers take the connections they are waiting for.
+     */
+    Grant acquire() throws InterruptedException {
+        long deadline = System.nanoTime() + acquireTimeout.toNanos();
+        while (!closed) {
+            long seen = changes.get();
+            Optional<UpstreamConnection> c = takeIdle();
+            if (c.isPresent()) {
+                return new Grant(c.get());
+            }
+            if (permits.tryAcquire()) {
+                return new Grant(null);
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return null;
+            }
+            waitLock.lockInterruptibly();
+            try {
+                // Nothing came back since we looked: wait. A change after this check is signalled
+                // under the same lock, so it wakes us.
+                if (changes.get() == seen && !closed) {
+                    available.awaitNanos(left);
+                }
+            } finally {
+                waitLock.unlock();
             }
         }
-        return permits.tryAcquire(acquireTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        return null;
+    }
+
+    private void signalAvailable() {
+        changes.incrementAndGet();
+        waitLock.lock();
+        try {
+            available.signalAll();
+        } finally {
+            waitLock.unlock();
+        }
     }
 
     /** Gives back the permit of a connection that could not be opened. */
     void releasePermit() {
         permits.release();
+        signalAvailable();
     }
 
     /** Takes a connection back after use: kept if sound and reset, closed otherwise. */
@@ -89,11 +134,13 @@ final class ConnectionPool implements AutoCloseable {
         synchronized (idle) {
             idle.addFirst(c);
         }
+        signalAvailable();
     }
 
     private void discard(UpstreamConnection c) {
         c.quit();
         permits.release();
+        signalAvailable();
     }
 
     private void sweep() {
@@ -127,5 +174,6 @@ final class ConnectionPool implements AutoCloseable {
                 discard(idle.pollFirst());
             }
         }
+        signalAvailable();
     }
 }

@@ -80,20 +80,21 @@ public final class UpstreamClient implements AutoCloseable {
      * @throws UpstreamException with the reply to give the client when every smarthost failed
      */
     public UpstreamConnection open(String sessionId) throws UpstreamException {
-        Optional<UpstreamConnection> idle = pool.takeIdle();
-        if (idle.isPresent()) {
-            log.debug("[{}] reusing a verified upstream connection", sessionId);
-            return idle.get().reuse();
-        }
+        ConnectionPool.Grant grant;
         try {
-            if (!pool.acquire()) {
-                throw new UpstreamException(new SmtpReply(451, "4.4.5 All " + upstream.pool().maxConnections()
-                        + " upstream connections are busy (upstream.pool.max-connections); try again later"),
-                        Optional.empty(), null);
-            }
+            grant = pool.acquire();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new UpstreamException(new SmtpReply(421, "4.3.2 Relay shutting down"), Optional.empty(), e);
+        }
+        if (grant == null) {
+            throw new UpstreamException(new SmtpReply(451, "4.4.5 All " + upstream.pool().maxConnections()
+                    + " upstream connections are busy (upstream.pool.max-connections); try again later"),
+                    Optional.empty(), null);
+        }
+        if (grant.idle() != null) {
+            log.debug("[{}] reusing a verified upstream connection", sessionId);
+            return grant.idle().reuse();
         }
         try {
             return openNew(sessionId);
