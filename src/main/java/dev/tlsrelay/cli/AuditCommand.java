@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -140,11 +141,9 @@ final class AuditCommand implements Callable<Integer> {
         }
 
         private int review() throws IOException {
-            AuditSource.Resolved r = source.resolve(spec);
-            Instant now = Instant.now();
-            TimeWindow w = window.window(spec, now);
-            Verification v = ChainVerifier.verify(r.files(), chainKey.key(spec, r));
-            Summary s = AuditSummary.summarize(r.files(), w, now);
+            Reviewed reviewed = Reviewed.of(spec, source, chainKey, window);
+            Verification v = reviewed.verification();
+            Summary s = reviewed.summary();
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
@@ -251,21 +250,31 @@ final class AuditCommand implements Callable<Integer> {
         }
 
         private int review() throws IOException {
-            AuditSource.Resolved r = source.resolve(spec);
-            Instant now = Instant.now();
-            TimeWindow w = window.window(spec, now);
-            Verification v = ChainVerifier.verify(r.files(), chainKey.key(spec, r));
-            Summary s = AuditSummary.summarize(r.files(), w, now);
+            Reviewed reviewed = Reviewed.of(spec, source, chainKey, window);
+            Verification v = reviewed.verification();
+            Summary s = reviewed.summary();
             Path parent = html.toAbsolutePath().getParent();
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Files.writeString(html, HtmlReport.render(s, v, r.files()), StandardCharsets.UTF_8);
+            Files.writeString(html, HtmlReport.render(s, v, reviewed.files()), StandardCharsets.UTF_8);
             PrintWriter out = spec.commandLine().getOut();
             out.println("report written to " + html + " (chain " + v.verdict() + "; "
                     + s.relayedWithoutTls() + " message(s) relayed without verified TLS 1.2+)");
             out.flush();
             return 0;
+        }
+    }
+
+    /** What summary and report both start from: the chain verified and the window counted. */
+    private record Reviewed(List<Path> files, Verification verification, Summary summary) {
+        static Reviewed of(CommandSpec spec, AuditSource source, AuditSource.ChainKey chainKey, Window window)
+                throws IOException {
+            AuditSource.Resolved r = source.resolve(spec);
+            Instant now = Instant.now();
+            TimeWindow w = window.window(spec, now);
+            return new Reviewed(r.files(), ChainVerifier.verify(r.files(), chainKey.key(spec, r)),
+                    AuditSummary.summarize(r.files(), w, now));
         }
     }
 }

@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -46,12 +45,7 @@ class AbuseLimitsTest {
     }
 
     private RelayFixture relay(Map<String, String> limits) throws Exception {
-        Map<String, String> s = new HashMap<>(Map.of(
-                "upstream.host", "127.0.0.1",
-                "upstream.port", String.valueOf(upstream.port()),
-                "upstream.tls.ca-file", pki.writeCa(dir).toString()));
-        s.putAll(limits);
-        return RelayFixture.start(dir, s);
+        return RelayFixture.startFor(dir, upstream, pki, limits);
     }
 
     /** A well-behaved client from 127.0.0.1 still gets its mail through. */

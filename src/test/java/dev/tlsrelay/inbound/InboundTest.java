@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,12 +42,7 @@ class InboundTest {
     }
 
     private RelayFixture relay(Map<String, String> extra) throws Exception {
-        Map<String, String> s = new HashMap<>(Map.of(
-                "upstream.host", "127.0.0.1",
-                "upstream.port", String.valueOf(catcher.port()),
-                "upstream.tls.ca-file", pki.writeCa(dir).toString()));
-        s.putAll(extra);
-        return RelayFixture.start(dir, s);
+        return RelayFixture.startFor(dir, catcher, pki, extra);
     }
 
     @Test

@@ -13,7 +13,6 @@ import dev.tlsrelay.tls.TlsMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,12 +41,7 @@ class SenderPolicyTest {
     }
 
     private RelayFixture relay(Map<String, String> policy) throws Exception {
-        Map<String, String> s = new HashMap<>(Map.of(
-                "upstream.host", "127.0.0.1",
-                "upstream.port", String.valueOf(upstream.port()),
-                "upstream.tls.ca-file", pki.writeCa(dir).toString()));
-        s.putAll(policy);
-        return RelayFixture.start(dir, s);
+        return RelayFixture.startFor(dir, upstream, pki, policy);
     }
 
     private static String send(RawSmtp c, String sender, String body) throws Exception {

@@ -67,11 +67,7 @@ class SmugglingTest {
     }
 
     private RelayFixture relay(String bareNewline) throws Exception {
-        return RelayFixture.start(dir, Map.of(
-                "upstream.host", "127.0.0.1",
-                "upstream.port", String.valueOf(upstream.port()),
-                "upstream.tls.ca-file", pki.writeCa(dir).toString(),
-                "listen.bare-newline", bareNewline));
+        return RelayFixture.startFor(dir, upstream, pki, Map.of("listen.bare-newline", bareNewline));
     }
 
     private static String sendOne(RawSmtp c, byte[] body) throws Exception {

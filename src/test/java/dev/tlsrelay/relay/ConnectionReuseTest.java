@@ -14,7 +14,6 @@ import dev.tlsrelay.support.TestPki;
 import dev.tlsrelay.tls.TlsMode;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -46,12 +45,7 @@ class ConnectionReuseTest {
     }
 
     private RelayFixture relay(Map<String, String> pool) throws Exception {
-        Map<String, String> s = new HashMap<>(Map.of(
-                "upstream.host", "127.0.0.1",
-                "upstream.port", String.valueOf(upstream.port()),
-                "upstream.tls.ca-file", pki.writeCa(dir).toString()));
-        s.putAll(pool);
-        return RelayFixture.start(dir, s);
+        return RelayFixture.startFor(dir, upstream, pki, pool);
     }
 
     private static void send(RelayFixture relay, int n) throws Exception {

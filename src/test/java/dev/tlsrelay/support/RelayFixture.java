@@ -46,6 +46,17 @@ public final class RelayFixture implements AutoCloseable {
         return new RelayFixture(Relay.start(config), config.audit().file());
     }
 
+    /** A relay whose upstream is {@code catcher} (STARTTLS, verified against {@code pki}'s CA), plus {@code extra}. */
+    public static RelayFixture startFor(Path dir, dev.tlsrelay.catcher.Catcher catcher, TestPki pki,
+            Map<String, String> extra) throws Exception {
+        Map<String, String> s = new HashMap<>(Map.of(
+                "upstream.host", "127.0.0.1",
+                "upstream.port", String.valueOf(catcher.port()),
+                "upstream.tls.ca-file", pki.writeCa(dir).toString()));
+        s.putAll(extra);
+        return start(dir, s);
+    }
+
     public int port() {
         return relay.port();
     }
