@@ -58,6 +58,8 @@ public final class ConfigLoader {
     private final List<Setting> settings = new ArrayList<>();
     /** The preset's values under explicit ones; computed on first use. */
     private Map<Key, String> presetValues;
+    /** The preset named by {@code upstream.preset}, once {@link #presetValues()} accepted it. */
+    private Optional<Preset> preset = Optional.empty();
 
     private ConfigLoader(Map<String, String> fileValues, Map<String, String> environment) {
         this.fileValues = fileValues;
@@ -110,7 +112,7 @@ public final class ConfigLoader {
                 v -> enumValue(RelayConfig.DeliveryMode.class, v.replace('-', '_')), "spool or pass-through");
         RelayConfig.Spool spool = spool();
         RelayConfig.Upstream upstream = upstream();
-        Routing routing = new Routing(RouteKeys.parse(fileValues, problems, warnings), limits());
+        Routing routing = new Routing(RouteKeys.parse(fileValues, environment, problems, warnings), limits());
         RelayConfig.Audit audit = audit();
         RelayConfig.Admin admin = admin();
         if (!problems.isEmpty()) {
@@ -123,16 +125,19 @@ public final class ConfigLoader {
     /**
      * One named route's {@code upstream.*}-shaped keys, validated by the same code as the default
      * upstream. Problems and warnings name the {@code upstream.*} keys; the caller renames them.
+     *
+     * @param environment the route's environment overrides, under the {@code TLSRELAY_UPSTREAM_*} names
      */
     static Routing.NamedRoute namedRoute(String name, Routing.Selectors selectors, Map<String, String> upstreamKeys,
-            List<String> problems, List<String> warnings) {
-        ConfigLoader sub = new ConfigLoader(upstreamKeys, Map.of());
+            Map<String, String> environment, List<String> problems, List<String> warnings) {
+        ConfigLoader sub = new ConfigLoader(upstreamKeys, environment);
         RelayConfig.Upstream upstream = sub.upstream();
         Routing.Limits limits = sub.limits();
         problems.addAll(sub.problems);
         warnings.addAll(sub.warnings);
         List<Routing.RouteSetting> shown = sub.settings.stream()
-                .filter(s -> s.origin() == Origin.FILE || s.origin() == Origin.PRESET)
+                .filter(s -> s.origin() == Origin.FILE || s.origin() == Origin.ENVIRONMENT
+                        || s.origin() == Origin.PRESET)
                 .map(s -> new Routing.RouteSetting(s.key().key(), s.shown(), s.origin()))
                 .toList();
         return new Routing.NamedRoute(name, selectors, upstream, limits, shown);
@@ -182,6 +187,7 @@ public final class ConfigLoader {
             problem(Key.UPSTREAM_PRESET, name.get(), "one of " + Preset.names());
             return presetValues;
         }
+        this.preset = preset;
         if (preset.get().needsRegion()) {
             if (region.isEmpty()) {
                 problems.add(Key.UPSTREAM_PRESET.key() + " = " + preset.get().configName() + " needs "
@@ -638,6 +644,13 @@ public final class ConfigLoader {
                     + " are both set: keep only one");
             return Optional.empty();
         }
+        presetValues();
+        if (mechanism.isEmpty() && oauth && preset.isPresent() && !preset.get().acceptsXOAuth2()) {
+            problems.add(Key.UPSTREAM_OAUTH2_TOKEN_URL.key() + " is set, but " + Key.UPSTREAM_PRESET.key() + " = "
+                    + preset.get().configName() + " takes no OAuth 2.0 tokens (no AUTH XOAUTH2): log in with its SMTP"
+                    + " password instead (" + Key.UPSTREAM_AUTH_PASSWORD_FILE.key() + ") and remove upstream.oauth2.*");
+            return Optional.empty();
+        }
         if (mechanism.isPresent()) {
             boolean wantsToken = mechanism.get() == RelayConfig.AuthMechanism.XOAUTH2;
             if (wantsToken != oauth) {
@@ -663,7 +676,11 @@ public final class ConfigLoader {
             return Optional.empty();
         }
         if (oauth) {
-            return oauth2.map(o -> new Credentials(user.get(), Optional.empty(), Optional.of(o), mechanism));
+            if (mechanism.isEmpty() && preset.isPresent()) { // the preset's provider takes XOAUTH2 (checked above)
+                overrideShown(Key.UPSTREAM_AUTH_MECHANISM, "xoauth2", Origin.PRESET);
+            }
+            return oauth2.map(o -> new Credentials(user.get(), Optional.empty(), Optional.of(o), mechanism,
+                    Optional.empty()));
         }
         String secret = null;
         if (passwordFile.isPresent()) {
@@ -689,8 +706,13 @@ public final class ConfigLoader {
                     + Key.UPSTREAM_AUTH_PASSWORD_FILE.key() + " (preferred) or " + Key.UPSTREAM_AUTH_PASSWORD.key()
                     + ", or " + Key.UPSTREAM_OAUTH2_TOKEN_URL.key() + " and the other upstream.oauth2.* keys");
         }
+        // The provider's documented mechanism goes first; one set explicitly is the only one used.
+        Optional<RelayConfig.AuthMechanism> preferred = mechanism.isPresent() ? Optional.empty()
+                : preset.map(Preset::passwordMechanism);
+        preferred.ifPresent(m -> overrideShown(Key.UPSTREAM_AUTH_MECHANISM, m.configName(), Origin.PRESET));
         return secret == null ? Optional.empty()
-                : Optional.of(new Credentials(user.get(), Optional.of(new Secret(secret)), Optional.empty(), mechanism));
+                : Optional.of(new Credentials(user.get(), Optional.of(new Secret(secret)), Optional.empty(), mechanism,
+                        preferred));
     }
 
     /**
@@ -866,9 +888,16 @@ public final class ConfigLoader {
         settings.add(new Setting(key, shown, origin(key), example));
     }
 
+    /** Shows a value the loader derived instead of the one recorded, in the same place. */
     private void overrideShown(Key key, String shown, Origin origin) {
-        settings.removeIf(s -> s.key() == key);
-        settings.add(new Setting(key, shown, origin, false));
+        Setting replacement = new Setting(key, shown, origin, false);
+        for (int i = 0; i < settings.size(); i++) {
+            if (settings.get(i).key() == key) {
+                settings.set(i, replacement);
+                return;
+            }
+        }
+        settings.add(replacement);
     }
 
     private String required(Key key) {
@@ -997,7 +1026,8 @@ public final class ConfigLoader {
         return best != null && bestDistance <= 3 ? " (did you mean " + best.key() + "?)" : "";
     }
 
-    private static int distance(String a, String b) {
+    /** Edit distance, for "did you mean" hints. */
+    static int distance(String a, String b) {
         int[] prev = new int[b.length() + 1];
         int[] cur = new int[b.length() + 1];
         for (int j = 0; j <= b.length(); j++) {

@@ -69,8 +69,8 @@ public enum Key {
     UPSTREAM_AUTH_PASSWORD("upstream.auth.password", null, "SMTP AUTH password (prefer password-file)", true),
     UPSTREAM_AUTH_PASSWORD_FILE("upstream.auth.password-file", null, "file whose first line is the password"),
     UPSTREAM_AUTH_MECHANISM("upstream.auth.mechanism", null,
-            "plain, login or xoauth2; empty: the first the server offers of xoauth2 (with upstream.oauth2.*)"
-                    + " or plain, login (with a password)"),
+            "plain, login or xoauth2, the only one used; empty: xoauth2 with upstream.oauth2.*, with a password"
+                    + " the preset's mechanism first, else plain then login (the first the server offers)"),
     UPSTREAM_OAUTH2_TOKEN_URL("upstream.oauth2.token-url", null,
             "OAuth 2.0 token endpoint (https); set: AUTH XOAUTH2 with tokens from it instead of a password"),
     UPSTREAM_OAUTH2_CLIENT_ID("upstream.oauth2.client-id", null, "application (client) id registered with the provider"),
@@ -93,8 +93,8 @@ public enum Key {
             "messages sent over one connection before it is replaced (1: no reuse)"),
     // Presets and sending limits; route.NAME.* takes the same keys without the "upstream." prefix.
     UPSTREAM_PRESET("upstream.preset", null,
-            "microsoft365, gmail, google-workspace-relay or amazon-ses: fills host, port, security and the"
-                    + " provider's limits; keys set explicitly win"),
+            "microsoft365, gmail, google-workspace-relay or amazon-ses: fills host, port, security, the AUTH"
+                    + " mechanism and the provider's limits; keys set explicitly win"),
     UPSTREAM_REGION("upstream.region", null, "with upstream.preset = amazon-ses: the AWS region, e.g. eu-west-1"),
     UPSTREAM_MAX_MESSAGE_SIZE("upstream.max-message-size", "0",
             "largest message this upstream takes (552 5.3.4 at once above it); 0: listen.max-message-size only"),

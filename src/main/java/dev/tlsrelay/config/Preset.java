@@ -6,13 +6,13 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * What a provider publishes about its submission service: host, port, TLS mode and sending limits,
- * as key values under every explicit setting. Each value's public source and the date it was checked
+ * What a provider publishes about its submission service: host, port, TLS mode, sending limits
+ * (key values under every explicit setting) and how it takes SMTP AUTH. Each value's public source and the date it was checked
  * are in the README ("Provider presets"); facts that age carry that date, checked 2026-11-23.
  */
 public enum Preset {
     /** Exchange Online SMTP AUTH client submission. */
-    MICROSOFT365("microsoft365") {
+    MICROSOFT365("microsoft365", RelayConfig.AuthMechanism.LOGIN, true) {
         @Override
         Map<String, String> values(Optional<String> region) {
             return ordered("host", "smtp.office365.com", "port", "587", "security", "starttls",
@@ -23,7 +23,7 @@ public enum Preset {
         }
     },
     /** Gmail (consumer account) SMTP submission with an app password. */
-    GMAIL("gmail") {
+    GMAIL("gmail", RelayConfig.AuthMechanism.PLAIN, true) {
         @Override
         Map<String, String> values(Optional<String> region) {
             return ordered("host", "smtp.gmail.com", "port", "587", "security", "starttls",
@@ -31,8 +31,8 @@ public enum Preset {
                     "max-recipients-per-message", "100");
         }
     },
-    /** Google Workspace SMTP relay service. */
-    GOOGLE_WORKSPACE_RELAY("google-workspace-relay") {
+    /** Google Workspace SMTP relay service (also takes mail by IP address, with no credentials). */
+    GOOGLE_WORKSPACE_RELAY("google-workspace-relay", RelayConfig.AuthMechanism.PLAIN, true) {
         @Override
         Map<String, String> values(Optional<String> region) {
             return ordered("host", "smtp-relay.gmail.com", "port", "587", "security", "starttls",
@@ -40,7 +40,7 @@ public enum Preset {
         }
     },
     /** Amazon SES SMTP interface of one region (account limits vary; the sandbox rate is the floor). */
-    AMAZON_SES("amazon-ses") {
+    AMAZON_SES("amazon-ses", RelayConfig.AuthMechanism.PLAIN, false) {
         @Override
         Map<String, String> values(Optional<String> region) {
             return ordered("host", "email-smtp." + region.orElseThrow() + ".amazonaws.com", "port", "587",
@@ -55,9 +55,23 @@ public enum Preset {
     };
 
     private final String configName;
+    private final RelayConfig.AuthMechanism passwordMechanism;
+    private final boolean acceptsXOAuth2;
 
-    Preset(String configName) {
+    Preset(String configName, RelayConfig.AuthMechanism passwordMechanism, boolean acceptsXOAuth2) {
         this.configName = configName;
+        this.passwordMechanism = passwordMechanism;
+        this.acceptsXOAuth2 = acceptsXOAuth2;
+    }
+
+    /** The mechanism the provider documents for a user name and password: tried first with a password. */
+    public RelayConfig.AuthMechanism passwordMechanism() {
+        return passwordMechanism;
+    }
+
+    /** Whether the provider takes OAuth 2.0 access tokens ({@code AUTH XOAUTH2}). */
+    public boolean acceptsXOAuth2() {
+        return acceptsXOAuth2;
     }
 
     /**

@@ -191,28 +191,44 @@ public record RelayConfig(
      * @param oauth2    where XOAUTH2 tokens come from; empty with a password
      * @param mechanism the one mechanism to use ({@code upstream.auth.mechanism}); empty: the first
      *                  of {@link #mechanisms()} the server offers
+     * @param preferred with a password and no {@code mechanism}: the one the provider documents
+     *                  (from {@code upstream.preset}), tried before the other password mechanism
      */
     public record Credentials(String username, Optional<Secret> password, Optional<OAuth2> oauth2,
-            Optional<AuthMechanism> mechanism) {
+            Optional<AuthMechanism> mechanism, Optional<AuthMechanism> preferred) {
 
         public Credentials {
             if (password.isPresent() == oauth2.isPresent()) {
                 throw new IllegalArgumentException("credentials are a password or OAuth 2.0, exactly one");
             }
+            if (preferred.isPresent() && (mechanism.isPresent() || oauth2.isPresent())) {
+                throw new IllegalArgumentException("a preferred mechanism is for a password without an explicit one");
+            }
         }
 
         /** A password, with the mechanism chosen from what the server offers. */
         public Credentials(String username, Secret password) {
-            this(username, Optional.of(password), Optional.empty(), Optional.empty());
+            this(username, Optional.of(password), Optional.empty(), Optional.empty(), Optional.empty());
         }
 
         /**
-         * The mechanisms these credentials may be sent with, strongest first: XOAUTH2 with OAuth
-         * 2.0 (a token that expires, not a password), PLAIN then LOGIN with a password.
+         * The mechanisms these credentials may be sent with, in the order tried: XOAUTH2 with OAuth
+         * 2.0 (a token that expires, not a password); with a password the preset's mechanism first,
+         * else PLAIN then LOGIN (both carry the same password inside TLS, so the order weakens nothing).
          */
         public List<AuthMechanism> mechanisms() {
-            return mechanism.map(List::of).orElse(oauth2.isPresent() ? List.of(AuthMechanism.XOAUTH2)
-                    : List.of(AuthMechanism.PLAIN, AuthMechanism.LOGIN));
+            if (mechanism.isPresent()) {
+                return List.of(mechanism.get());
+            }
+            if (oauth2.isPresent()) {
+                return List.of(AuthMechanism.XOAUTH2);
+            }
+            List<AuthMechanism> out = new java.util.ArrayList<>(List.of(AuthMechanism.PLAIN, AuthMechanism.LOGIN));
+            preferred.ifPresent(p -> {
+                out.remove(p);
+                out.add(0, p);
+            });
+            return List.copyOf(out);
         }
     }
 

@@ -144,6 +144,7 @@ class PresetAndRouteConfigTest {
                 text);
         assertTrue(text.matches("(?s).*\\nroute\\.scans\\.pool\\.max-connections += 3 +# preset\\n.*"), text);
         assertTrue(text.matches("(?s).*\\nroute\\.scans\\.auth\\.password += \\*{8} +# file\\n.*"), text);
+        assertTrue(text.matches("(?s).*\\nroute\\.scans\\.auth\\.mechanism += login +# preset\\n.*"), text);
         assertTrue(!text.contains("hunter2"), text);
         assertTrue(text.contains("# route scans: senders [scans@corp.test]"), text);
 
@@ -180,6 +181,89 @@ class PresetAndRouteConfigTest {
                 out.toString());
         assertTrue(out.toString().contains("smarthosts: [email-smtp.us-east-2.amazonaws.com:587/starttls]"),
                 out.toString());
+    }
+
+    /** OAuth 2.0 client credentials for the default upstream (or {@code prefix}'s route). */
+    private Map<String, String> oauth(Map<String, String> m, String prefix) throws Exception {
+        Path secret = dir.resolve("client-secret");
+        Files.writeString(secret, "s3cret\n");
+        m.put(prefix + "auth.username", "scans@corp.test");
+        m.put(prefix + "oauth2.token-url", "https://login.idp.test/token");
+        m.put(prefix + "oauth2.client-id", "relay");
+        m.put(prefix + "oauth2.client-secret-file", secret.toString());
+        m.put(prefix + "oauth2.scope", "https://outlook.office365.com/.default");
+        return m;
+    }
+
+    @Test
+    void aPresetPutsItsProvidersPasswordMechanismFirstAndExplicitOnesWin() throws Exception {
+        Map<String, String> m = base();
+        m.put("upstream.preset", "microsoft365");
+        m.put("upstream.auth.username", "scans@corp.test");
+        m.put("upstream.auth.password", "secret");
+        RelayConfig c = ConfigLoader.fromValues(m, Map.of());
+        assertEquals(List.of(RelayConfig.AuthMechanism.LOGIN, RelayConfig.AuthMechanism.PLAIN),
+                c.upstream().auth().orElseThrow().mechanisms());
+        assertEquals(new RelayConfig.Setting(Key.UPSTREAM_AUTH_MECHANISM, "login", RelayConfig.Origin.PRESET, false),
+                setting(c, Key.UPSTREAM_AUTH_MECHANISM));
+
+        m.put("upstream.preset", "gmail");
+        assertEquals(List.of(RelayConfig.AuthMechanism.PLAIN, RelayConfig.AuthMechanism.LOGIN),
+                ConfigLoader.fromValues(m, Map.of()).upstream().auth().orElseThrow().mechanisms());
+
+        m.put("upstream.preset", "microsoft365");
+        m.put("upstream.auth.mechanism", "plain");
+        c = ConfigLoader.fromValues(m, Map.of());
+        assertEquals(List.of(RelayConfig.AuthMechanism.PLAIN), c.upstream().auth().orElseThrow().mechanisms());
+        assertEquals(RelayConfig.Origin.FILE, setting(c, Key.UPSTREAM_AUTH_MECHANISM).origin());
+    }
+
+    @Test
+    void withOAuth2APresetWhoseProviderTakesXoauth2UsesIt() throws Exception {
+        for (String preset : List.of("microsoft365", "gmail", "google-workspace-relay")) {
+            Map<String, String> m = oauth(base(), "upstream.");
+            m.put("upstream.preset", preset);
+            RelayConfig c = ConfigLoader.fromValues(m, Map.of());
+            assertEquals(List.of(RelayConfig.AuthMechanism.XOAUTH2), c.upstream().auth().orElseThrow().mechanisms());
+            assertEquals("xoauth2", setting(c, Key.UPSTREAM_AUTH_MECHANISM).shown(), preset);
+            assertEquals(RelayConfig.Origin.PRESET, setting(c, Key.UPSTREAM_AUTH_MECHANISM).origin(), preset);
+        }
+    }
+
+    @Test
+    void oauth2AgainstAmazonSesIsAnErrorNamingTheKeysAndTheFix() throws Exception {
+        Map<String, String> m = oauth(base(), "upstream.");
+        m.put("upstream.preset", "amazon-ses");
+        m.put("upstream.region", "eu-west-1");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(m, Map.of()));
+        assertEquals(List.of("upstream.oauth2.token-url is set, but upstream.preset = amazon-ses takes no OAuth 2.0"
+                + " tokens (no AUTH XOAUTH2): log in with its SMTP password instead (upstream.auth.password-file) and"
+                + " remove upstream.oauth2.*"), e.problems());
+
+        Map<String, String> r = oauth(base(), "route.mon.");
+        r.put("upstream.host", "relay.corp.test");
+        r.put("route.mon.senders", "@monitoring.corp.test");
+        r.put("route.mon.preset", "amazon-ses");
+        r.put("route.mon.region", "eu-west-1");
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(r, Map.of()));
+        assertEquals(List.of("route.mon.oauth2.token-url is set, but route.mon.preset = amazon-ses takes no OAuth 2.0"
+                + " tokens (no AUTH XOAUTH2): log in with its SMTP password instead (route.mon.auth.password-file) and"
+                + " remove route.mon.oauth2.*"), e.problems());
+
+        // Set explicitly, the mechanism wins (validated as always: xoauth2 with tokens is consistent).
+        m.put("upstream.auth.mechanism", "xoauth2");
+        assertEquals(List.of(RelayConfig.AuthMechanism.XOAUTH2),
+                ConfigLoader.fromValues(m, Map.of()).upstream().auth().orElseThrow().mechanisms());
+    }
+
+    @Test
+    void withoutCredentialsNoMechanismAppliesAndNothingIsWrong() throws Exception {
+        Map<String, String> m = base();
+        m.put("upstream.preset", "google-workspace-relay"); // IP-based: the relay's address is registered
+        RelayConfig c = ConfigLoader.fromValues(m, Map.of());
+        assertTrue(c.upstream().auth().isEmpty());
+        assertEquals(RelayConfig.Origin.UNSET, setting(c, Key.UPSTREAM_AUTH_MECHANISM).origin());
+        assertEquals("", setting(c, Key.UPSTREAM_AUTH_MECHANISM).shown());
     }
 
     @Test

@@ -260,6 +260,58 @@ class RoutesTest {
         }
     }
 
+    /**
+     * Issue 12's "done when", second half, with the route's smarthost, CA and credentials from the
+     * environment: the scanner's sender goes to its own route, which verifies its own CA (the default
+     * upstream's CA does not sign that smarthost), logs in with its own credentials using the
+     * preset's mechanism, and keeps the preset's 30 messages a minute.
+     */
+    @Test
+    void aSenderOfAMicrosoft365RouteGoesThereOverItsOwnVerifiedTlsAndCredentialsPacedByThePreset()
+            throws Exception {
+        TestPki m365Pki = new TestPki();
+        Path m365Ca = m365Pki.writeCa(Files.createDirectories(dir.resolve("m365-ca")));
+        Catcher.Credentials login = new Catcher.Credentials("scans@corp.test", "env-secret-7");
+        try (Catcher m365 = Catchers.start(dir.resolve("m365"), TlsMode.STARTTLS, m365Pki.good(),
+                java.util.Optional.of(login))) {
+            Map<String, String> s = settings("spool");
+            List.of("host", "port", "tls.ca-file").forEach(k -> s.remove("route.scans." + k));
+            s.put("route.scans.preset", "microsoft365");
+            Map<String, String> env = Map.of(
+                    "TLSRELAY_ROUTE_SCANS_HOST", "127.0.0.1",
+                    "TLSRELAY_ROUTE_SCANS_PORT", String.valueOf(m365.port()),
+                    "TLSRELAY_ROUTE_SCANS_TLS_CA_FILE", m365Ca.toString(),
+                    "TLSRELAY_ROUTE_SCANS_AUTH_USERNAME", login.username(),
+                    "TLSRELAY_ROUTE_SCANS_AUTH_PASSWORD", login.password());
+            try (RelayFixture relay = RelayFixture.start(dir, s, env)) {
+                for (int i = 0; i < 4; i++) {
+                    LegacyClient.send(relay.port(), "scans@corp.test", LegacyClient.sampleMessage("scan" + i),
+                            "admin@office.test");
+                }
+                LegacyClient.send(relay.port(), "printer@corp.test", LegacyClient.sampleMessage("other"),
+                        "admin@office.test");
+                assertTrue(m365.awaitMessages(4, Duration.ofSeconds(40)), m365.received().toString());
+                assertTrue(m365.received().stream().allMatch(m -> m.authUser().equals(
+                        java.util.Optional.of(login.username()))), m365.received().toString());
+                assertEquals("printer@corp.test", only(fallback).mailFrom());
+                List<Instant> at = m365.received().stream().map(CaughtMessage::at).sorted().toList();
+                Duration span = Duration.between(at.get(0), at.get(3));
+                // Three two-second slots (30 a minute) between the first scan and the fourth.
+                assertTrue(span.compareTo(Duration.ofMillis(5_700)) >= 0, "4 scans left within " + span);
+
+                List<JsonNode> relayed = relay.awaitAudit("message.relayed", 5, Duration.ofSeconds(10)).stream()
+                        .filter(n -> n.path("route").asText().equals("scans")).toList();
+                assertEquals(4, relayed.size());
+                assertTrue(relayed.stream().allMatch(n -> n.path("auth_mechanism").asText().equals("login")),
+                        relayed.toString());
+                assertTrue(relay.audit("tls.handshake").stream()
+                        .filter(n -> n.path("peer_port").asInt() == m365.port())
+                        .allMatch(n -> n.path("outcome").asText().equals("ok")));
+                assertFalse(relay.auditText().contains(login.password()));
+            }
+        }
+    }
+
     private static CaughtMessage only(Catcher c) throws InterruptedException {
         assertTrue(c.awaitMessages(1, Duration.ofSeconds(20)));
         assertEquals(1, c.received().size(), c.received().toString());

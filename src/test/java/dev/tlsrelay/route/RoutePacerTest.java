@@ -3,6 +3,7 @@ package dev.tlsrelay.route;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tlsrelay.config.ConfigLoader;
 import dev.tlsrelay.config.Routing;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -12,6 +13,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -95,13 +97,20 @@ class RoutePacerTest {
         assertEquals(Duration.ofMillis(599 * 500), span);
     }
 
+    /** Issue 12's "done when": the limits are the ones a route with the Microsoft 365 preset really gets. */
     @Test
-    void aPrintRoomBurstOf200ThroughTheMicrosoft365RateNeverExceeds30AMinute() {
+    void aPrintRoomBurstOf200ThroughTheMicrosoft365PresetNeverExceeds30AMinute() throws Exception {
+        Routing.Limits m365 = ConfigLoader.fromValues(Map.of(
+                "audit.file", dir.resolve("audit.jsonl").toString(),
+                "upstream.host", "relay.corp.test",
+                "route.scans.senders", "scans@corp.test",
+                "route.scans.preset", "microsoft365"), Map.of()).routing().routes().get(0).limits();
         ManualClock clock = new ManualClock(Instant.parse("2026-11-23T10:00:00Z"));
-        RoutePacer pacer = new RoutePacer("scans", limits(30, 10_000), clock, DailyCounts.inMemory());
+        RoutePacer pacer = new RoutePacer("scans", m365, clock, DailyCounts.inMemory());
         List<Instant> sent = burst(pacer, clock, 200);
-        assertEquals(200, sent.size());
+        assertEquals(200, sent.size(), "every scan is let through, none dropped");
         assertTrue(maxInAnyMinute(sent) <= 30, "saw " + maxInAnyMinute(sent) + " in one minute");
+        assertEquals(Duration.ofSeconds(199 * 2), Duration.between(sent.get(0), sent.get(199)), "and no slower");
         assertEquals(Optional.of(10_000L - 200), pacer.recipientsLeftToday());
     }
 

@@ -33,6 +33,12 @@ public final class RelayFixture implements AutoCloseable {
      * delivery unless the settings say otherwise; spool and audit inside {@code dir}).
      */
     public static RelayFixture start(Path dir, Map<String, String> settings) throws Exception {
+        return start(dir, settings, Map.of());
+    }
+
+    /** Like {@link #start(Path, Map)}, with {@code environment} as the relay's {@code TLSRELAY_*} variables. */
+    public static RelayFixture start(Path dir, Map<String, String> settings, Map<String, String> environment)
+            throws Exception {
         Map<String, String> all = new HashMap<>();
         all.put("listen.port", "0");
         all.put("listen.timeout", "20s");
@@ -42,7 +48,7 @@ public final class RelayFixture implements AutoCloseable {
         all.put("delivery.mode", "pass-through");
         all.put("spool.dir", dir.resolve("spool").toString());
         all.putAll(settings);
-        RelayConfig config = ConfigLoader.fromValues(all, Map.of());
+        RelayConfig config = ConfigLoader.fromValues(all, environment);
         return new RelayFixture(Relay.start(config), config.audit().file());
     }
 

@@ -36,6 +36,12 @@ public final class TlsRelayProcess implements AutoCloseable {
 
     /** Starts {@code tlsrelay ARGS...} with this JVM's class path; stdout and stderr merged. */
     public static TlsRelayProcess start(Path workDir, String... args) throws IOException {
+        return start(workDir, java.util.Map.of(), args);
+    }
+
+    /** Like {@link #start(Path, String...)}, with {@code environment} as its only {@code TLSRELAY_*} variables. */
+    public static TlsRelayProcess start(Path workDir, java.util.Map<String, String> environment, String... args)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-cp");
@@ -44,6 +50,7 @@ public final class TlsRelayProcess implements AutoCloseable {
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true);
         pb.environment().keySet().removeIf(k -> k.startsWith("TLSRELAY_"));
+        pb.environment().putAll(environment);
         return new TlsRelayProcess(pb.start());
     }
 

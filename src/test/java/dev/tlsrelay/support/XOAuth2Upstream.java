@@ -20,11 +20,16 @@ import org.subethamail.smtp.AuthenticationHandlerFactory;
 import org.subethamail.smtp.MessageContext;
 import org.subethamail.smtp.MessageHandler;
 import org.subethamail.smtp.RejectException;
+import org.subethamail.smtp.auth.LoginAuthenticationHandlerFactory;
+import org.subethamail.smtp.auth.LoginFailedException;
+import org.subethamail.smtp.auth.MultipleAuthenticationHandlerFactory;
+import org.subethamail.smtp.auth.PlainAuthenticationHandlerFactory;
 import org.subethamail.smtp.server.SMTPServer;
 
 /**
  * A smarthost like Microsoft 365 or Gmail as far as OAuth goes: STARTTLS required, then
- * {@code AUTH XOAUTH2} (the only mechanism offered) with {@code user=MAILBOX^Aauth=Bearer TOKEN^A^A},
+ * {@code AUTH XOAUTH2} (the only mechanism offered, unless started {@link #withPasswordToo}) with
+ * {@code user=MAILBOX^Aauth=Bearer TOKEN^A^A},
  * accepted only while the token is currently valid at the provider. A refusal looks like
  * Microsoft's ({@code 535 5.7.3}) or Google's (a {@code 334} challenge carrying a base64 JSON
  * error, then {@code 535 5.7.8}). Keeps every AUTH attempt and every message.
@@ -47,9 +52,10 @@ public final class XOAuth2Upstream implements AutoCloseable {
     private final SMTPServer server;
     private final List<Attempt> attempts = new CopyOnWriteArrayList<>();
     private final List<Received> received = new CopyOnWriteArrayList<>();
+    private final List<String> mechanismsUsed = new CopyOnWriteArrayList<>();
 
     private XOAuth2Upstream(HeldCertificate identity, String mailbox, Function<String, OAuthProvider.Status> tokens,
-            Style style) {
+            Style style, Optional<String> password) {
         TlsServer tls = new TlsServer(identity, TlsVersion.TLS_1_2);
         AuthenticationHandlerFactory xoauth2 = new AuthenticationHandlerFactory() {
             @Override
@@ -106,13 +112,19 @@ public final class XOAuth2Upstream implements AutoCloseable {
                 };
             }
         };
+        AuthenticationHandlerFactory offered = password.<AuthenticationHandlerFactory>map(
+                p -> new MultipleAuthenticationHandlerFactory(List.of(
+                        new PlainAuthenticationHandlerFactory((u, pw, ctx) -> checkPassword(mailbox, p, u, pw)),
+                        new LoginAuthenticationHandlerFactory((u, pw, ctx) -> checkPassword(mailbox, p, u, pw)),
+                        xoauth2)))
+                .orElse(xoauth2);
         this.server = SMTPServer.port(0).bindAddress(InetAddress.getLoopbackAddress())
                 .hostName("smtp.oauth.test").softwareName("xoauth2 test upstream")
                 .maxMessageSize(10 * 1024 * 1024)
                 .connectionTimeout(30, TimeUnit.SECONDS)
                 .executorService(Executors.newVirtualThreadPerTaskExecutor())
                 .enableTLS().requireTLS().startTlsSocketFactory(tls::layerOver)
-                .requireAuth().authenticationHandlerFactory(xoauth2)
+                .requireAuth().authenticationHandlerFactory(recordingMechanism(offered))
                 .messageHandlerFactory(ctx -> new MessageHandler() {
                     private String from;
                     private final List<String> to = new CopyOnWriteArrayList<>();
@@ -141,14 +153,68 @@ public final class XOAuth2Upstream implements AutoCloseable {
                 }).build();
     }
 
+    private static void checkPassword(String mailbox, String password, String user, String given)
+            throws LoginFailedException {
+        if (!mailbox.equals(user) || !password.equals(given)) {
+            throw new LoginFailedException("5.7.8 Username and Password not accepted.");
+        }
+    }
+
+    /** Notes the mechanism named by each {@code AUTH} command, then lets {@code factory} handle it. */
+    private AuthenticationHandlerFactory recordingMechanism(AuthenticationHandlerFactory factory) {
+        return new AuthenticationHandlerFactory() {
+            @Override
+            public List<String> getAuthenticationMechanisms() {
+                return factory.getAuthenticationMechanisms();
+            }
+
+            @Override
+            public AuthenticationHandler create() {
+                AuthenticationHandler delegate = factory.create();
+                return new AuthenticationHandler() {
+                    @Override
+                    public Optional<String> auth(String clientInput, MessageContext context) throws RejectException {
+                        String[] words = clientInput.trim().split(" ");
+                        if (words.length >= 2 && words[0].equalsIgnoreCase("AUTH")) {
+                            mechanismsUsed.add(words[1].toUpperCase(java.util.Locale.ROOT));
+                        }
+                        return delegate.auth(clientInput, context);
+                    }
+
+                    @Override
+                    public Object getIdentity() {
+                        return delegate.getIdentity();
+                    }
+                };
+            }
+        };
+    }
+
     /**
      * @param mailbox the only {@code user=} accepted
      * @param tokens  the provider that knows whether a token is valid now
      */
     public static XOAuth2Upstream start(HeldCertificate identity, String mailbox, OAuthProvider tokens, Style style) {
-        XOAuth2Upstream u = new XOAuth2Upstream(identity, mailbox, tokens::status, style);
+        XOAuth2Upstream u = new XOAuth2Upstream(identity, mailbox, tokens::status, style, Optional.empty());
         u.server.start();
         return u;
+    }
+
+    /**
+     * Like a real Microsoft 365 or Gmail endpoint: {@code AUTH PLAIN LOGIN XOAUTH2}, taking
+     * {@code mailbox} with {@code password} over PLAIN and LOGIN as well as its tokens.
+     */
+    public static XOAuth2Upstream withPasswordToo(HeldCertificate identity, String mailbox, String password,
+            OAuthProvider tokens) {
+        XOAuth2Upstream u = new XOAuth2Upstream(identity, mailbox, tokens::status, Style.MICROSOFT,
+                Optional.of(password));
+        u.server.start();
+        return u;
+    }
+
+    /** The mechanism of every AUTH command received, upper case, in order. */
+    public List<String> mechanismsUsed() {
+        return List.copyOf(mechanismsUsed);
     }
 
     public int port() {
