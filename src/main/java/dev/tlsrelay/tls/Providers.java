@@ -5,6 +5,7 @@ import java.security.KeyFactory;
 import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.NoSuchProviderException;
 import java.security.SecureRandom;
 import java.security.Signature;
 import javax.crypto.Cipher;
@@ -75,11 +76,36 @@ final class Providers {
      * Bouncy Castle's for an algorithm none of them has.
      */
     static final class JdkFirst extends DefaultJcaJceHelper {
+        private final JcaJceHelper jdk = new DefaultJcaJceHelper();
         private final ProviderJcaJceHelper bc = new ProviderJcaJceHelper(BC);
 
+        /** One way of getting an implementation from a helper. */
+        private interface Lookup<T> {
+            T in(JcaJceHelper helper) throws NoSuchAlgorithmException, NoSuchProviderException;
+        }
+
+        /**
+         * ML-KEM (the post-quantum half of the X25519MLKEM768 group BCJSSE offers) always comes from
+         * Bouncy Castle: BCJSSE needs a KeyGenerator for it that only Bouncy Castle has, so its keys and
+         * key factory come from there too, even on a JDK that has its own (24+).
+         */
+        private <T> T first(String algorithm, Lookup<T> lookup) throws NoSuchAlgorithmException {
+            try {
+                if (algorithm.regionMatches(true, 0, "ML-KEM", 0, 6)) {
+                    return lookup.in(bc);
+                }
+                try {
+                    return lookup.in(jdk);
+                } catch (NoSuchAlgorithmException e) {
+                    return lookup.in(bc);
+                }
+            } catch (NoSuchProviderException e) {
+                throw new IllegalStateException("helpers built on provider objects never look a provider up", e);
+            }
+        }
+
         @Override
-        public Cipher createCipher(String algorithm)
-                throws NoSuchAlgorithmException, NoSuchPaddingException {
+        public Cipher createCipher(String algorithm) throws NoSuchAlgorithmException, NoSuchPaddingException {
             try {
                 return super.createCipher(algorithm);
             } catch (NoSuchAlgorithmException | NoSuchPaddingException e) {
@@ -88,87 +114,48 @@ final class Providers {
         }
 
         @Override
-        public Mac createMac(String algorithm) throws NoSuchAlgorithmException {
-            try {
-                return super.createMac(algorithm);
-            } catch (NoSuchAlgorithmException e) {
-                return bc.createMac(algorithm);
-            }
+        public Mac createMac(String a) throws NoSuchAlgorithmException {
+            return first(a, h -> h.createMac(a));
         }
 
         @Override
-        public KeyAgreement createKeyAgreement(String algorithm) throws NoSuchAlgorithmException {
-            try {
-                return super.createKeyAgreement(algorithm);
-            } catch (NoSuchAlgorithmException e) {
-                return bc.createKeyAgreement(algorithm);
-            }
+        public KeyAgreement createKeyAgreement(String a) throws NoSuchAlgorithmException {
+            return first(a, h -> h.createKeyAgreement(a));
         }
 
         @Override
-        public AlgorithmParameters createAlgorithmParameters(String algorithm)
-                throws NoSuchAlgorithmException {
-            try {
-                return super.createAlgorithmParameters(algorithm);
-            } catch (NoSuchAlgorithmException e) {
-                return bc.createAlgorithmParameters(algorithm);
-            }
+        public AlgorithmParameters createAlgorithmParameters(String a) throws NoSuchAlgorithmException {
+            return first(a, h -> h.createAlgorithmParameters(a));
         }
 
         @Override
-        public KeyGenerator createKeyGenerator(String algorithm) throws NoSuchAlgorithmException {
-            try {
-                return super.createKeyGenerator(algorithm);
-            } catch (NoSuchAlgorithmException e) {
-                return bc.createKeyGenerator(algorithm);
-            }
+        public KeyGenerator createKeyGenerator(String a) throws NoSuchAlgorithmException {
+            return first(a, h -> h.createKeyGenerator(a));
         }
 
         @Override
-        public KeyFactory createKeyFactory(String algorithm) throws NoSuchAlgorithmException {
-            try {
-                return super.createKeyFactory(algorithm);
-            } catch (NoSuchAlgorithmException e) {
-                return bc.createKeyFactory(algorithm);
-            }
+        public KeyFactory createKeyFactory(String a) throws NoSuchAlgorithmException {
+            return first(a, h -> h.createKeyFactory(a));
         }
 
         @Override
-        public SecretKeyFactory createSecretKeyFactory(String algorithm)
-                throws NoSuchAlgorithmException {
-            try {
-                return super.createSecretKeyFactory(algorithm);
-            } catch (NoSuchAlgorithmException e) {
-                return bc.createSecretKeyFactory(algorithm);
-            }
+        public SecretKeyFactory createSecretKeyFactory(String a) throws NoSuchAlgorithmException {
+            return first(a, h -> h.createSecretKeyFactory(a));
         }
 
         @Override
-        public KeyPairGenerator createKeyPairGenerator(String algorithm)
-                throws NoSuchAlgorithmException {
-            try {
-                return super.createKeyPairGenerator(algorithm);
-            } catch (NoSuchAlgorithmException e) {
-                return bc.createKeyPairGenerator(algorithm);
-            }
+        public KeyPairGenerator createKeyPairGenerator(String a) throws NoSuchAlgorithmException {
+            return first(a, h -> h.createKeyPairGenerator(a));
         }
 
         @Override
-        public MessageDigest createMessageDigest(String algorithm) throws NoSuchAlgorithmException {
-            try {
-                return super.createMessageDigest(algorithm);
-            } catch (NoSuchAlgorithmException e) {
-                return bc.createMessageDigest(algorithm);
-            }
+        public MessageDigest createMessageDigest(String a) throws NoSuchAlgorithmException {
+            return first(a, h -> h.createMessageDigest(a));
         }
 
         @Override
-        public Signature createSignature(String algorithm) throws NoSuchAlgorithmException {
-            try {
-                return super.createSignature(algorithm);
-            } catch (NoSuchAlgorithmException e) {
-                return bc.createSignature(algorithm);
-            }
+        public Signature createSignature(String a) throws NoSuchAlgorithmException {
+            return first(a, h -> h.createSignature(a));
         }
     }
 }
