@@ -21,9 +21,11 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
@@ -54,6 +56,8 @@ public final class QueueRunner implements AutoCloseable {
     private final RelayConfig.Spool config;
     private final String relayHostname;
     private final Map<String, QueuedMessage> index = new ConcurrentHashMap<>();
+    /** The messages of {@link #index} by next attempt: the scheduler reads only the due ones, in order. */
+    private final NavigableSet<Due> byNextAttempt = new ConcurrentSkipListSet<>();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final Semaphore workers;
     private final Object signal = new Object();
@@ -74,7 +78,7 @@ public final class QueueRunner implements AutoCloseable {
     /** Loads what is already queued and starts delivering. */
     public void start() throws IOException {
         List<QueuedMessage> existing = spool.list();
-        existing.forEach(m -> index.put(m.id(), m));
+        existing.forEach(this::track);
         if (!existing.isEmpty()) {
             log.info("{} message(s) already in the spool {}; delivering them", existing.size(), spool.dir());
         }
@@ -89,7 +93,7 @@ public final class QueueRunner implements AutoCloseable {
 
     /** A newly committed message: try it now. */
     public void enqueue(QueuedMessage m) {
-        index.put(m.id(), m);
+        track(m);
         wake();
     }
 
@@ -137,15 +141,47 @@ public final class QueueRunner implements AutoCloseable {
         }
     }
 
-    /** Starts attempts for due messages with budget; returns how soon a held one may have budget. */
+    /** A message's place in {@link #byNextAttempt}: earliest first, ties by id. */
+    private record Due(Instant at, String id) implements Comparable<Due> {
+        private static final Comparator<Due> ORDER = Comparator.comparing(Due::at).thenComparing(Due::id);
+
+        @Override
+        public int compareTo(Due o) {
+            return ORDER.compare(this, o);
+        }
+    }
+
+    /** Adds or replaces a message in the index and the schedule, together (per id, under the map's lock). */
+    private void track(QueuedMessage m) {
+        index.compute(m.id(), (id, old) -> {
+            if (old != null) {
+                byNextAttempt.remove(new Due(old.nextAttempt(), id));
+            }
+            byNextAttempt.add(new Due(m.nextAttempt(), id));
+            return m;
+        });
+    }
+
+    /** Drops a message from the index and the schedule. */
+    private void forget(String id) {
+        index.computeIfPresent(id, (k, old) -> {
+            byNextAttempt.remove(new Due(old.nextAttempt(), k));
+            return null;
+        });
+    }
+
+    /**
+     * Starts attempts for due messages with budget, earliest first; returns how soon a held one may
+     * have budget. Reads the schedule only up to now: no pass over the whole queue per wake-up.
+     */
     private Optional<Duration> dispatchDue() {
         Instant now = Instant.now();
-        List<QueuedMessage> due = index.values().stream()
-                .filter(m -> !m.nextAttempt().isAfter(now) && !inFlight.contains(m.id()))
-                .sorted(Comparator.comparing(QueuedMessage::nextAttempt))
-                .toList();
         Optional<Duration> soonest = Optional.empty();
-        for (QueuedMessage m : due) {
+        for (Due d : byNextAttempt.headSet(new Due(now, "\uffff"), true)) {
+            QueuedMessage m = index.get(d.id());
+            if (m == null || !m.nextAttempt().equals(d.at()) || inFlight.contains(m.id())) {
+                continue; // changed or gone since the schedule was read
+            }
             Optional<Duration> held = untilBudget(m);
             if (held.isPresent()) {
                 if (soonest.isEmpty() || held.get().compareTo(soonest.get()) < 0) {
@@ -233,7 +269,7 @@ public final class QueueRunner implements AutoCloseable {
         }
         QueuedMessage due = m.get().dueNow(Instant.now());
         spool.update(due);
-        index.put(id, due);
+        track(due);
         wake();
         return true;
     }
@@ -246,7 +282,7 @@ public final class QueueRunner implements AutoCloseable {
         }
         boolean existed = spool.load(id).isPresent();
         spool.remove(id);
-        index.remove(id);
+        forget(id);
         if (existed) {
             log.info("deleted {} from the spool on request", id);
         }
@@ -258,7 +294,7 @@ public final class QueueRunner implements AutoCloseable {
     private void deliver(String id) throws IOException {
         Optional<QueuedMessage> loaded = spool.load(id);
         if (loaded.isEmpty()) {
-            index.remove(id);
+            forget(id);
             return;
         }
         QueuedMessage m = loaded.get();
@@ -326,7 +362,7 @@ public final class QueueRunner implements AutoCloseable {
             QueuedMessage progressed = new QueuedMessage(m.id(), m.sessionId(), m.clientAddress(), m.sender(), rcpts,
                     m.receivedAt(), m.size(), m.attempts(), now, m.lastError(), m.lastFailure());
             spool.update(progressed);
-            index.put(id, progressed);
+            track(progressed);
             return;
         }
         // A throttled route says when to come back; other temporary failures back off per message.
@@ -334,7 +370,7 @@ public final class QueueRunner implements AutoCloseable {
                 : now.plus(backoff(m.attempts() + 1));
         QueuedMessage later = m.afterAttempt(rcpts, next, error, failureName);
         spool.update(later);
-        index.put(id, later);
+        track(later);
         audit.write(new AuditEvent.Deferred(now, m.sessionId(), m.id(), later.attempts(), next,
                 error.orElse("temporary failure"), failureName, auth));
         log.warn("[{}] deferred {} (attempt {}): {}; next attempt {}", m.sessionId(), m.id(), later.attempts(),
@@ -346,14 +382,14 @@ public final class QueueRunner implements AutoCloseable {
         List<Recipient> failed = m.failedRecipients();
         if (failed.isEmpty()) {
             spool.remove(m.id());
-            index.remove(m.id());
+            forget(m.id());
             return;
         }
         String reason = failed.stream().map(r -> "<" + r.address() + ">: " + r.reply().orElse(error.orElse("failed")))
                 .reduce((x, y) -> x + "; " + y).orElse("failed");
         boolean bounce = config.bounce() && !m.sender().isEmpty();
         spool.bury(m, reason);
-        index.remove(m.id());
+        forget(m.id());
         if (bounce) {
             bounce(m, failed);
         }
