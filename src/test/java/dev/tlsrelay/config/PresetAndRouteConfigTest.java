@@ -166,7 +166,9 @@ class PresetAndRouteConfigTest {
                 "--from", "Scans@Corp.test", "--to", "bob@partner.test");
         assertTrue(out.toString().startsWith("route:      scans\nwhy:        route scans matches: sender"
                 + " <Scans@Corp.test> is in [scans@corp.test]\n"), out.toString());
-        assertTrue(out.toString().contains("auth:       scans@corp.test\n"), out.toString());
+        assertTrue(out.toString().contains("auth:       scans@corp.test, LOGIN (microsoft365 preset; PLAIN if the"
+                + " server does not offer LOGIN)\n"), out.toString());
+        assertTrue(!out.toString().contains("hunter2"), out.toString());
         assertTrue(out.toString().contains("messages-per-minute 30, recipients-per-day 10000"), out.toString());
 
         out = new StringWriter();
@@ -181,6 +183,43 @@ class PresetAndRouteConfigTest {
                 out.toString());
         assertTrue(out.toString().contains("smarthosts: [email-smtp.us-east-2.amazonaws.com:587/starttls]"),
                 out.toString());
+    }
+
+    @Test
+    void routeShowsTheAuthMechanismAndWhereItComesFrom() throws Exception {
+        Path conf = dir.resolve("tlsrelay.properties");
+        Path secret = dir.resolve("client-secret");
+        Files.writeString(secret, "s3cret\n");
+        Files.writeString(conf, String.join("\n",
+                "audit.file = " + dir.resolve("audit.jsonl"),
+                "upstream.host = relay.corp.test",
+                "upstream.auth.username = printer@corp.test",
+                "upstream.auth.password = hunter2",
+                "route.fixed.senders = fixed@corp.test",
+                "route.fixed.host = relay.fixed.test",
+                "route.fixed.auth.username = fixed@corp.test",
+                "route.fixed.auth.password = hunter3",
+                "route.fixed.auth.mechanism = login",
+                "route.oauth.senders = oauth@corp.test",
+                "route.oauth.preset = microsoft365",
+                "route.oauth.auth.username = oauth@corp.test",
+                "route.oauth.oauth2.token-url = https://login.idp.test/token",
+                "route.oauth.oauth2.client-id = relay",
+                "route.oauth.oauth2.client-secret-file = " + secret,
+                "route.oauth.oauth2.scope = https://outlook.office365.com/.default",
+                ""));
+        Map<String, String> auth = Map.of(
+                "printer@corp.test", "printer@corp.test, PLAIN (no preset or upstream.auth.mechanism; LOGIN if the"
+                        + " server does not offer PLAIN)",
+                "fixed@corp.test", "fixed@corp.test, LOGIN (set by route.fixed.auth.mechanism; the only one tried)",
+                "oauth@corp.test", "oauth@corp.test, XOAUTH2 (OAuth 2.0 access tokens; the only one tried)");
+        for (Map.Entry<String, String> e : auth.entrySet()) {
+            StringWriter out = new StringWriter();
+            assertEquals(0, Main.execute(new PrintWriter(out), new PrintWriter(new StringWriter()), "route",
+                    "--config", conf.toString(), "--from", e.getKey(), "--to", "bob@else.test"));
+            assertTrue(out.toString().contains("\nauth:       " + e.getValue() + "\n"), out.toString());
+            assertTrue(!out.toString().matches("(?s).*(hunter|s3cret).*"), out.toString());
+        }
     }
 
     /** OAuth 2.0 client credentials for the default upstream (or {@code prefix}'s route). */
