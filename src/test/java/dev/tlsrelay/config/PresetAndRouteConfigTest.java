@@ -222,6 +222,48 @@ class PresetAndRouteConfigTest {
         }
     }
 
+    @Test
+    void bothSpellingsOfARoutesMaxConnectionsMustAgree() throws Exception {
+        Map<String, String> m = base();
+        m.put("upstream.host", "relay.corp.test");
+        m.put("route.lab.clients", "192.168.20.0/24");
+        m.put("route.lab.host", "relay.lab.test");
+        m.put("route.lab.max-connections", "2");
+        m.put("route.lab.pool.max-connections", "2");
+        assertEquals(2, ConfigLoader.fromValues(m, Map.of()).routing().routes().get(0).upstream().pool()
+                .maxConnections(), "the same value twice is harmless");
+
+        m.put("route.lab.pool.max-connections", "4");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(m, Map.of()));
+        assertEquals(List.of("route.lab.max-connections = 2 and route.lab.pool.max-connections = 4 disagree:"
+                + " max-connections is short for pool.max-connections; keep one of them"), e.problems());
+
+        m.remove("route.lab.max-connections");
+        m.remove("route.lab.pool.max-connections");
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(m, Map.of(
+                "TLSRELAY_ROUTE_LAB_MAX_CONNECTIONS", "3", "TLSRELAY_ROUTE_LAB_POOL_MAX_CONNECTIONS", "1")));
+        assertEquals(List.of("TLSRELAY_ROUTE_LAB_MAX_CONNECTIONS = 3 and TLSRELAY_ROUTE_LAB_POOL_MAX_CONNECTIONS = 1"
+                + " disagree: max-connections is short for pool.max-connections; keep one of them"), e.problems());
+
+        // The default upstream has one spelling only: the short one is an unknown key, never a silent alias.
+        Map<String, String> d = base();
+        d.put("upstream.host", "relay.corp.test");
+        d.put("upstream.max-connections", "2");
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(d, Map.of()));
+        assertTrue(e.problems().get(0).startsWith("upstream.max-connections: unknown key"), e.problems().toString());
+
+        Path conf = dir.resolve("tlsrelay.properties");
+        Files.writeString(conf, String.join("\n", "audit.file = " + dir.resolve("audit.jsonl"),
+                "upstream.host = relay.corp.test", "route.lab.clients = 192.168.20.0/24",
+                "route.lab.host = relay.lab.test", "route.lab.max-connections = 2",
+                "route.lab.pool.max-connections = 4", ""));
+        StringWriter err = new StringWriter();
+        assertEquals(2, Main.execute(new PrintWriter(new StringWriter()), new PrintWriter(err), // EXIT_CONFIG
+                "check-config", "--config", conf.toString()));
+        assertTrue(err.toString().contains("route.lab.max-connections = 2 and route.lab.pool.max-connections = 4"
+                + " disagree"), err.toString());
+    }
+
     /** OAuth 2.0 client credentials for the default upstream (or {@code prefix}'s route). */
     private Map<String, String> oauth(Map<String, String> m, String prefix) throws Exception {
         Path secret = dir.resolve("client-secret");
