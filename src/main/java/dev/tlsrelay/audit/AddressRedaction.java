@@ -1,9 +1,11 @@
 package dev.tlsrelay.audit;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -49,6 +51,21 @@ public final class AddressRedaction {
         }
         return out;
     }
+
+    /**
+     * Like {@link #scrub}, and also every address-like word of {@code text}: replies and spool reasons
+     * quote addresses the caller may not know of.
+     */
+    public String scrubAll(String text, Collection<String> known) {
+        List<String> all = new ArrayList<>(known);
+        Matcher m = ADDRESS_LIKE.matcher(text);
+        while (m.find()) {
+            all.add(m.group());
+        }
+        return scrub(text, all);
+    }
+
+    private static final Pattern ADDRESS_LIKE = Pattern.compile("[^\\s<>\"(),;:]+@[^\\s<>\"(),;:]+");
 
     /** How addresses are compared: without angle brackets or spaces, case-insensitively. */
     public static String normalize(String address) {

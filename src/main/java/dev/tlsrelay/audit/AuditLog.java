@@ -76,6 +76,7 @@ public final class AuditLog implements AutoCloseable {
     private final Options options;
     private final Chain chain;
     private final Optional<AddressRedaction> redaction;
+    private final AddressDisplay addressDisplay;
     private final FileChannel lockChannel;
     private final FileLock fileLock;
     private final List<Consumer<AuditEvent>> listeners = new CopyOnWriteArrayList<>();
@@ -96,6 +97,7 @@ public final class AuditLog implements AutoCloseable {
         this.options = options;
         this.chain = new Chain(options.chainKey());
         this.redaction = options.redactionKey().map(AddressRedaction::new);
+        this.addressDisplay = new AddressDisplay(redaction);
         this.lockChannel = lockChannel;
         this.fileLock = fileLock;
         this.lastSeq = resume.seq();
@@ -192,6 +194,11 @@ public final class AuditLog implements AutoCloseable {
 
     public Path file() {
         return file;
+    }
+
+    /** How the operational log must show mail addresses: as this audit does, hashed exactly when it redacts. */
+    public AddressDisplay addressDisplay() {
+        return addressDisplay;
     }
 
     /** Writes one event as one line, then hands it to the listeners. */
@@ -556,19 +563,8 @@ public final class AuditLog implements AutoCloseable {
 
     /** With redaction on: every address-like word of a free text, hashed (spool reasons name recipients). */
     private String anyAddresses(String text) {
-        if (redaction.isEmpty()) {
-            return text;
-        }
-        List<String> found = new ArrayList<>();
-        java.util.regex.Matcher m = ADDRESS_LIKE.matcher(text);
-        while (m.find()) {
-            found.add(m.group());
-        }
-        return redaction.get().scrub(text, found);
+        return addressDisplay.text(text);
     }
-
-    private static final java.util.regex.Pattern ADDRESS_LIKE =
-            java.util.regex.Pattern.compile("[^\\s<>\"(),;:]+@[^\\s<>\"(),;:]+");
 
     private static ObjectNode start(AuditEvent e, String name) {
         ObjectNode o = lifecycle(e.at(), name);
@@ -577,7 +573,7 @@ public final class AuditLog implements AutoCloseable {
     }
 
     private String address(String a) {
-        return redaction.map(r -> r.hash(a)).orElse(a);
+        return addressDisplay.address(a);
     }
 
     private String text(String t, List<String> addresses) {

@@ -4,6 +4,9 @@ import dev.tlsrelay.config.RelayConfig;
 import dev.tlsrelay.config.Routing;
 import dev.tlsrelay.route.Router;
 import java.io.PrintWriter;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -45,19 +48,51 @@ final class RouteCommand implements Callable<Integer> {
         Router.Choice choice = new Router(cfg.routing()).choose(from, to, client);
         RelayConfig.Upstream upstream = cfg.upstream();
         Routing.Limits limits = cfg.routing().defaultLimits();
+        String prefix = "upstream.";
+        Map<String, String> shown = new HashMap<>();
+        cfg.settings().forEach(st -> shown.put(st.key().key(), st.shown()));
         for (Routing.NamedRoute r : cfg.routing().routes()) {
             if (r.name().equals(choice.route())) {
                 upstream = r.upstream();
                 limits = r.limits();
+                prefix = "route." + r.name() + ".";
+                shown.clear();
+                r.settings().forEach(st -> shown.put(st.key(), st.shown()));
             }
         }
         out.println("route:      " + choice.route());
         out.println("why:        " + choice.why());
         out.println("smarthosts: " + upstream.routes());
-        out.println("auth:       " + upstream.auth().map(a -> a.username()).orElse("none"));
+        String keys = prefix;
+        out.println("auth:       " + upstream.auth().map(a -> describe(a, keys, shown)).orElse("none"));
         out.println("limits:     " + describe(limits) + ", max-connections " + upstream.pool().maxConnections());
         out.flush();
         return 0;
+    }
+
+    /**
+     * Who the relay logs in as, with which mechanism and why that one: {@code user, LOGIN (microsoft365
+     * preset; PLAIN if the server does not offer LOGIN)}. Never a password or token.
+     *
+     * @param prefix {@code upstream.} or {@code route.NAME.}: how the chosen route's keys are written
+     * @param shown  the chosen route's keys and their shown values
+     */
+    static String describe(RelayConfig.Credentials a, String prefix, Map<String, String> shown) {
+        List<RelayConfig.AuthMechanism> m = a.mechanisms();
+        String why;
+        if (a.mechanism().isPresent()) {
+            why = "set by " + prefix + "auth.mechanism";
+        } else if (a.oauth2().isPresent()) {
+            why = "OAuth 2.0 access tokens";
+        } else if (a.preferred().isPresent()) {
+            why = shown.getOrDefault(prefix + "preset", "the") + " preset";
+        } else {
+            why = "no preset or " + prefix + "auth.mechanism";
+        }
+        String otherwise = m.size() == 1 ? "the only one tried"
+                : String.join(" or ", m.subList(1, m.size()).stream().map(Enum::name).toList())
+                        + " if the server does not offer " + m.get(0).name();
+        return a.username() + ", " + m.get(0).name() + " (" + why + "; " + otherwise + ")";
     }
 
     static String describe(Routing.Limits l) {

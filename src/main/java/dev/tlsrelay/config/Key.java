@@ -120,7 +120,7 @@ public enum Key {
     AUDIT_HMAC_KEY_FILE("audit.hmac-key-file", null,
             "file whose first line is a base64 key (32+ bytes): the chain becomes HMAC-SHA256; empty: SHA-256"),
     AUDIT_REDACT_ADDRESSES("audit.redact-addresses", "false",
-            "true: sender and recipient addresses are written as keyed hashes"),
+            "true: sender and recipient addresses are written as keyed hashes, in the audit and the operational log"),
     AUDIT_REDACTION_KEY_FILE("audit.redaction-key-file", null,
             "file whose first line is a base64 key (32+ bytes) for the address hashes; needed with redact-addresses");
 

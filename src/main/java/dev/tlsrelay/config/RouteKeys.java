@@ -26,6 +26,8 @@ final class RouteKeys {
     static final String ENV_PREFIX = "TLSRELAY_ROUTE_";
     private static final Pattern KEY = Pattern.compile("route\\.([a-z0-9][a-z0-9-]{0,31})\\.(.+)");
     private static final Set<String> SELECTORS = Set.of("senders", "recipient-domains", "clients");
+    /** The one route key with a second spelling: {@code max-connections} is {@code pool.max-connections}. */
+    private static final String SHORT = "max-connections";
 
     private RouteKeys() {}
 
@@ -64,7 +66,7 @@ final class RouteKeys {
                         + " and the upstream.* keys without \"upstream.\" (host, preset, auth.username, ...)");
                 continue;
             }
-            upstreamKeys.get(name).put(target(suffix), e.getValue());
+            putOnce(upstreamKeys.get(name), target(suffix), new RouteKey(name, suffix), false, e.getValue(), problems);
         }
         Map<String, Map<String, String>> environmentKeys = new LinkedHashMap<>();
         upstreamKeys.keySet().forEach(n -> environmentKeys.put(n, new LinkedHashMap<>()));
@@ -80,8 +82,8 @@ final class RouteKeys {
             if (SELECTORS.contains(k.suffix())) {
                 selectorKeys.get(k.name()).put(k.suffix(), e.getValue().trim());
             } else {
-                environmentKeys.get(k.name()).put(Key.byName(target(k.suffix())).orElseThrow().environmentVariable(),
-                        e.getValue());
+                putOnce(environmentKeys.get(k.name()), Key.byName(target(k.suffix())).orElseThrow()
+                        .environmentVariable(), k, true, e.getValue(), problems);
             }
         }
         List<Routing.NamedRoute> out = new ArrayList<>();
@@ -100,9 +102,32 @@ final class RouteKeys {
         return out;
     }
 
+    /**
+     * Records one route key under the {@code upstream.*} key (or variable) it stands for. The two
+     * spellings of {@code max-connections} with different values are a problem: neither silently
+     * wins. With the same value they are harmless.
+     */
+    private static void putOnce(Map<String, String> values, String target, RouteKey key, boolean environment,
+            String value, List<String> problems) {
+        String previous = values.putIfAbsent(target, value);
+        if (previous == null || previous.strip().equals(value.strip())) {
+            return;
+        }
+        boolean isShort = key.suffix().equals(SHORT);
+        RouteKey shortKey = new RouteKey(key.name(), SHORT);
+        RouteKey longKey = new RouteKey(key.name(), target(SHORT).substring("upstream.".length()));
+        problems.add(spelled(shortKey, environment) + " = " + (isShort ? value : previous).strip() + " and "
+                + spelled(longKey, environment) + " = " + (isShort ? previous : value).strip() + " disagree: "
+                + SHORT + " is short for " + longKey.suffix() + "; keep one of them");
+    }
+
+    private static String spelled(RouteKey k, boolean environment) {
+        return environment ? k.environmentVariable() : PREFIX + k.name() + "." + k.suffix();
+    }
+
     /** The {@code upstream.*} key a route key stands for. */
     private static String target(String suffix) {
-        return "upstream." + (suffix.equals("max-connections") ? "pool.max-connections" : suffix);
+        return "upstream." + (suffix.equals(SHORT) ? "pool.max-connections" : suffix);
     }
 
     /** One key of one route: {@code route.NAME.SUFFIX}. */
@@ -119,7 +144,7 @@ final class RouteKeys {
     /** Every key a route takes, after {@code route.NAME.}. */
     private static List<String> suffixes() {
         List<String> out = new ArrayList<>(SELECTORS);
-        out.add("max-connections");
+        out.add(SHORT);
         for (Key k : Key.values()) {
             if (k.key().startsWith("upstream.")) {
                 out.add(k.key().substring("upstream.".length()));

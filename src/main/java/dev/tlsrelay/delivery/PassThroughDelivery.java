@@ -1,5 +1,6 @@
 package dev.tlsrelay.delivery;
 
+import dev.tlsrelay.audit.AddressDisplay;
 import dev.tlsrelay.audit.AuditEvent;
 import dev.tlsrelay.audit.AuditLog;
 import dev.tlsrelay.route.RouteTable;
@@ -180,7 +181,9 @@ public final class PassThroughDelivery implements Delivery {
                 } else {
                     auditable = true;
                     reason = Optional.of("upstream refused recipient <" + rcpt + ">: " + r.line());
-                    log.info("[{}] upstream refused recipient <{}>: {}", client.sessionId(), rcpt, r.line());
+                    AddressDisplay shown = audit.addressDisplay();
+                    log.info("[{}] upstream refused recipient <{}>: {}", client.sessionId(), shown.address(rcpt),
+                            shown.text(r.line(), List.of(rcpt)));
                 }
                 return answer(r);
             } catch (UpstreamException e) {
@@ -294,12 +297,16 @@ public final class PassThroughDelivery implements Delivery {
                     failure.map(FailureCode::auditName), relayed ? Optional.empty() : reason, Optional.empty(),
                     tlsSession, reused, upstreamTime, Optional.ofNullable(route).map(RouteTable.Route::name),
                     authMechanism));
+            AddressDisplay shown = audit.addressDisplay();
+            List<String> addresses = new ArrayList<>(recipients);
+            addresses.add(sender);
             if (relayed) {
-                log.info("[{}] relayed <{}> from {} to {} recipient(s), {} bytes: {}", client.sessionId(), sender,
-                        client.clientAddress(), accepted, size, upstreamReply.orElse(""));
+                log.info("[{}] relayed <{}> from {} to {} recipient(s), {} bytes: {}", client.sessionId(),
+                        shown.address(sender), client.clientAddress(), accepted, size,
+                        shown.text(upstreamReply.orElse(""), addresses));
             } else {
-                log.warn("[{}] not relayed <{}> from {}: {}", client.sessionId(), sender, client.clientAddress(),
-                        reason.orElse("unknown"));
+                log.warn("[{}] not relayed <{}> from {}: {}", client.sessionId(), shown.address(sender),
+                        client.clientAddress(), shown.text(reason.orElse("unknown"), addresses));
             }
         }
     }

@@ -321,7 +321,7 @@ public final class QueueRunner implements AutoCloseable {
                         Optional.of(m.id()), a.tlsSession, a.connectionReused, Optional.of(took),
                         Optional.of(part.route().name()), a.authMechanism));
                 log.info("[{}] relayed {} to {} recipient(s) over route {}: {}", m.sessionId(), m.id(), a.accepted,
-                        part.route().name(), a.finalReply.orElse(""));
+                        part.route().name(), audit.addressDisplay().text(a.finalReply.orElse(""), m.addresses()));
             }
             if (a.authMechanism.isPresent()) {
                 auth = a.authMechanism;
@@ -374,7 +374,7 @@ public final class QueueRunner implements AutoCloseable {
         audit.write(new AuditEvent.Deferred(now, m.sessionId(), m.id(), later.attempts(), next,
                 error.orElse("temporary failure"), failureName, auth));
         log.warn("[{}] deferred {} (attempt {}): {}; next attempt {}", m.sessionId(), m.id(), later.attempts(),
-                error.orElse("temporary failure"), next);
+                audit.addressDisplay().text(error.orElse("temporary failure"), m.addresses()), next);
     }
 
     /** No recipient left to try: remove the message, or bury it if some recipients failed. */
@@ -396,7 +396,7 @@ public final class QueueRunner implements AutoCloseable {
         audit.write(new AuditEvent.Dead(Instant.now(), m.sessionId(), m.id(), m.attempts(), reason, failed.size(),
                 bounce));
         log.warn("[{}] gave up on {} after {} attempt(s), moved to {}/dead: {}", m.sessionId(), m.id(), m.attempts(),
-                spool.dir(), reason);
+                spool.dir(), audit.addressDisplay().text(reason, m.addresses()));
     }
 
     private void bounce(QueuedMessage m, List<Recipient> failed) {

@@ -149,8 +149,8 @@ public final class SpoolDelivery implements Delivery {
                 }
                 audit.write(new AuditEvent.Queued(Instant.now(), client.sessionId(), m.id(), client.clientAddress(),
                         sender, recipients, m.size()));
-                log.info("[{}] queued {} from <{}> for {} recipient(s), {} bytes", client.sessionId(), m.id(), sender,
-                        recipients.size(), m.size());
+                log.info("[{}] queued {} from <{}> for {} recipient(s), {} bytes", client.sessionId(), m.id(),
+                        audit.addressDisplay().address(sender), recipients.size(), m.size());
                 runner.enqueue(m);
                 return new SmtpReply(250, "2.0.0 Ok: queued as " + m.id());
             }

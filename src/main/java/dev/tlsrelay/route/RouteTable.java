@@ -143,7 +143,7 @@ public final class RouteTable implements AutoCloseable {
         audit.write(new AuditEvent.RouteThrottled(route.pacer().clock().instant(), sessionId, route.name(),
                 reply.line(), e.get().kind().auditName(), until));
         log.warn("[{}] route {} throttled by the upstream ({}): {}; every session waits until {}", sessionId,
-                route.name(), e.get().kind().auditName(), reply.line(), until);
+                route.name(), e.get().kind().auditName(), audit.addressDisplay().text(reply.line()), until);
         return e;
     }
 

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * A message in the spool: its envelope, what happened to each recipient so far, and when to try
@@ -49,6 +50,11 @@ public record QueuedMessage(
         public static Recipient pending(String address) {
             return new Recipient(address, State.PENDING, Optional.empty());
         }
+    }
+
+    /** The sender and every recipient: what a redacting log must not show in clear. */
+    public List<String> addresses() {
+        return Stream.concat(Stream.of(sender), recipients.stream().map(Recipient::address)).toList();
     }
 
     public List<String> pendingAddresses() {

@@ -166,7 +166,9 @@ class PresetAndRouteConfigTest {
                 "--from", "Scans@Corp.test", "--to", "bob@partner.test");
         assertTrue(out.toString().startsWith("route:      scans\nwhy:        route scans matches: sender"
                 + " <Scans@Corp.test> is in [scans@corp.test]\n"), out.toString());
-        assertTrue(out.toString().contains("auth:       scans@corp.test\n"), out.toString());
+        assertTrue(out.toString().contains("auth:       scans@corp.test, LOGIN (microsoft365 preset; PLAIN if the"
+                + " server does not offer LOGIN)\n"), out.toString());
+        assertTrue(!out.toString().contains("hunter2"), out.toString());
         assertTrue(out.toString().contains("messages-per-minute 30, recipients-per-day 10000"), out.toString());
 
         out = new StringWriter();
@@ -181,6 +183,85 @@ class PresetAndRouteConfigTest {
                 out.toString());
         assertTrue(out.toString().contains("smarthosts: [email-smtp.us-east-2.amazonaws.com:587/starttls]"),
                 out.toString());
+    }
+
+    @Test
+    void routeShowsTheAuthMechanismAndWhereItComesFrom() throws Exception {
+        Path conf = dir.resolve("tlsrelay.properties");
+        Path secret = dir.resolve("client-secret");
+        Files.writeString(secret, "s3cret\n");
+        Files.writeString(conf, String.join("\n",
+                "audit.file = " + dir.resolve("audit.jsonl"),
+                "upstream.host = relay.corp.test",
+                "upstream.auth.username = printer@corp.test",
+                "upstream.auth.password = hunter2",
+                "route.fixed.senders = fixed@corp.test",
+                "route.fixed.host = relay.fixed.test",
+                "route.fixed.auth.username = fixed@corp.test",
+                "route.fixed.auth.password = hunter3",
+                "route.fixed.auth.mechanism = login",
+                "route.oauth.senders = oauth@corp.test",
+                "route.oauth.preset = microsoft365",
+                "route.oauth.auth.username = oauth@corp.test",
+                "route.oauth.oauth2.token-url = https://login.idp.test/token",
+                "route.oauth.oauth2.client-id = relay",
+                "route.oauth.oauth2.client-secret-file = " + secret,
+                "route.oauth.oauth2.scope = https://outlook.office365.com/.default",
+                ""));
+        Map<String, String> auth = Map.of(
+                "printer@corp.test", "printer@corp.test, PLAIN (no preset or upstream.auth.mechanism; LOGIN if the"
+                        + " server does not offer PLAIN)",
+                "fixed@corp.test", "fixed@corp.test, LOGIN (set by route.fixed.auth.mechanism; the only one tried)",
+                "oauth@corp.test", "oauth@corp.test, XOAUTH2 (OAuth 2.0 access tokens; the only one tried)");
+        for (Map.Entry<String, String> e : auth.entrySet()) {
+            StringWriter out = new StringWriter();
+            assertEquals(0, Main.execute(new PrintWriter(out), new PrintWriter(new StringWriter()), "route",
+                    "--config", conf.toString(), "--from", e.getKey(), "--to", "bob@else.test"));
+            assertTrue(out.toString().contains("\nauth:       " + e.getValue() + "\n"), out.toString());
+            assertTrue(!out.toString().matches("(?s).*(hunter|s3cret).*"), out.toString());
+        }
+    }
+
+    @Test
+    void bothSpellingsOfARoutesMaxConnectionsMustAgree() throws Exception {
+        Map<String, String> m = base();
+        m.put("upstream.host", "relay.corp.test");
+        m.put("route.lab.clients", "192.168.20.0/24");
+        m.put("route.lab.host", "relay.lab.test");
+        m.put("route.lab.max-connections", "2");
+        m.put("route.lab.pool.max-connections", "2");
+        assertEquals(2, ConfigLoader.fromValues(m, Map.of()).routing().routes().get(0).upstream().pool()
+                .maxConnections(), "the same value twice is harmless");
+
+        m.put("route.lab.pool.max-connections", "4");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(m, Map.of()));
+        assertEquals(List.of("route.lab.max-connections = 2 and route.lab.pool.max-connections = 4 disagree:"
+                + " max-connections is short for pool.max-connections; keep one of them"), e.problems());
+
+        m.remove("route.lab.max-connections");
+        m.remove("route.lab.pool.max-connections");
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(m, Map.of(
+                "TLSRELAY_ROUTE_LAB_MAX_CONNECTIONS", "3", "TLSRELAY_ROUTE_LAB_POOL_MAX_CONNECTIONS", "1")));
+        assertEquals(List.of("TLSRELAY_ROUTE_LAB_MAX_CONNECTIONS = 3 and TLSRELAY_ROUTE_LAB_POOL_MAX_CONNECTIONS = 1"
+                + " disagree: max-connections is short for pool.max-connections; keep one of them"), e.problems());
+
+        // The default upstream has one spelling only: the short one is an unknown key, never a silent alias.
+        Map<String, String> d = base();
+        d.put("upstream.host", "relay.corp.test");
+        d.put("upstream.max-connections", "2");
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(d, Map.of()));
+        assertTrue(e.problems().get(0).startsWith("upstream.max-connections: unknown key"), e.problems().toString());
+
+        Path conf = dir.resolve("tlsrelay.properties");
+        Files.writeString(conf, String.join("\n", "audit.file = " + dir.resolve("audit.jsonl"),
+                "upstream.host = relay.corp.test", "route.lab.clients = 192.168.20.0/24",
+                "route.lab.host = relay.lab.test", "route.lab.max-connections = 2",
+                "route.lab.pool.max-connections = 4", ""));
+        StringWriter err = new StringWriter();
+        assertEquals(2, Main.execute(new PrintWriter(new StringWriter()), new PrintWriter(err), // EXIT_CONFIG
+                "check-config", "--config", conf.toString()));
+        assertTrue(err.toString().contains("route.lab.max-connections = 2 and route.lab.pool.max-connections = 4"
+                + " disagree"), err.toString());
     }
 
     /** OAuth 2.0 client credentials for the default upstream (or {@code prefix}'s route). */
