@@ -1,6 +1,7 @@
 package dev.tlsrelay.cli;
 
 import java.io.PrintWriter;
+import java.util.List;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -9,13 +10,18 @@ import picocli.CommandLine.Command;
 @Command(name = "tlsrelay",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        description = "SMTP relay for legacy devices: plain SMTP in, verified TLS 1.2+ out, every negotiation audited.",
-        subcommands = {RunCommand.class, CheckConfigCommand.class, ProbeCommand.class, SendTestCommand.class,
-                QueueCommand.class, RouteCommand.class, AuditCommand.class, HealthcheckCommand.class, PasswdCommand.class,
-                OAuth2Command.class,
-                DemoCommand.class, CatcherCommand.class,
-                CommandLine.HelpCommand.class})
+        description = "SMTP relay for legacy devices: plain SMTP in, verified TLS 1.2+ out, every negotiation audited.")
 public final class Main {
+
+    /**
+     * The subcommands, in the order the usage lists them. Not in the annotation: picocli builds the
+     * model of every subcommand it is given (reflection over each class, its options and its own
+     * subcommands) before it parses anything, a tenth of a second or more of a relay's start.
+     */
+    private static final List<Class<?>> SUBCOMMANDS = List.of(RunCommand.class, CheckConfigCommand.class,
+            ProbeCommand.class, SendTestCommand.class, QueueCommand.class, RouteCommand.class, AuditCommand.class,
+            HealthcheckCommand.class, PasswdCommand.class, OAuth2Command.class, DemoCommand.class,
+            CatcherCommand.class, CommandLine.HelpCommand.class);
 
     /** Exit code for bad configuration or bad arguments. */
     static final int EXIT_CONFIG = 2;
@@ -23,6 +29,9 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        if (args.length > 0 && Preload.BEFORE_A_RELAY_STARTS.contains(args[0])) {
+            Preload.start();
+        }
         System.exit(execute(args));
     }
 
@@ -40,9 +49,23 @@ public final class Main {
         }
         // Usage errors (picocli's own, and those a command raises after checking its options) are 2;
         // anything else unexpected is 1.
-        return new CommandLine(Main.class).setOut(out).setErr(err)
+        return commandLine(args).setOut(out).setErr(err)
                 .setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? EXIT_CONFIG : 1)
                 .execute(args);
+    }
+
+    /**
+     * The command line with only the subcommand asked for, when the first argument names one
+     * exactly; otherwise (no argument, an option, {@code help}, a typo to suggest a fix for) all of them.
+     */
+    static CommandLine commandLine(String... args) {
+        CommandLine cl = new CommandLine(Main.class);
+        String first = args.length > 0 ? args[0] : "";
+        List<Class<?>> asked = SUBCOMMANDS.stream()
+                .filter(c -> c != CommandLine.HelpCommand.class && c.getAnnotation(Command.class).name().equals(first))
+                .toList();
+        (asked.isEmpty() ? SUBCOMMANDS : asked).forEach(cl::addSubcommand);
+        return cl;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

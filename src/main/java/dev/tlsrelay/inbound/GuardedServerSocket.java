@@ -10,6 +10,9 @@ import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,10 +51,32 @@ final class GuardedServerSocket extends ServerSocket {
         return s;
     }
 
+    /**
+     * One timer for every session's listen.max-session-duration: a scheduled task per session (tens of
+     * bytes) rather than a sleeping thread per session (a few KB of stack and scheduler state each).
+     * Cancelled tasks leave the queue at once, so a busy relay does not accumulate them.
+     */
+    private static final ScheduledThreadPoolExecutor CLOCK = clock();
+
+    private static ScheduledThreadPoolExecutor clock() {
+        ScheduledThreadPoolExecutor c = new ScheduledThreadPoolExecutor(1,
+                Thread.ofPlatform().name("tlsrelay-session-clock").daemon().factory());
+        c.setRemoveOnCancelPolicy(true);
+        return c;
+    }
+
+    private static long saturatedMillis(Duration d) {
+        try {
+            return d.toMillis();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
+        }
+    }
+
     private static final class GuardedSocket extends Socket {
         private final RelayConfig.Abuse limits;
         private ReplyWatch out;
-        private volatile Thread clock;
+        private volatile ScheduledFuture<?> clock;
 
         GuardedSocket(RelayConfig.Abuse limits) {
             this.limits = limits;
@@ -59,12 +84,8 @@ final class GuardedServerSocket extends ServerSocket {
 
         void startClock() {
             Duration max = limits.maxSessionDuration();
-            clock = Thread.ofVirtual().name("tlsrelay-session-clock").start(() -> {
-                try {
-                    Thread.sleep(max);
-                } catch (InterruptedException e) {
-                    return; // the session ended first
-                }
+            // The disconnect writes to the client, which may not be reading: never on the timer's thread.
+            clock = CLOCK.schedule(() -> Thread.ofVirtual().name("tlsrelay-session-clock").start(() -> {
                 if (!isClosed()) {
                     log.warn("session from {} exceeded listen.max-session-duration ({}); disconnecting",
                             getInetAddress().getHostAddress(), max);
@@ -74,7 +95,7 @@ final class GuardedServerSocket extends ServerSocket {
                         // Closing anyway.
                     }
                 }
-            });
+            }), saturatedMillis(max), TimeUnit.MILLISECONDS);
         }
 
         @Override
@@ -91,9 +112,9 @@ final class GuardedServerSocket extends ServerSocket {
 
         @Override
         public synchronized void close() throws IOException {
-            Thread c = clock;
+            ScheduledFuture<?> c = clock;
             if (c != null) {
-                c.interrupt();
+                c.cancel(false);
             }
             super.close();
         }

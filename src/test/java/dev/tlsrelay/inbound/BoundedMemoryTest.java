@@ -35,7 +35,7 @@ class BoundedMemoryTest {
     @Test
     void aHugeMessageDoesNotGrowTheHeap() throws Exception {
         TestPki pki = new TestPki();
-        byte[] block = blockOfLines();
+        byte[] block = RawSmtp.mebibyteOfLines();
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         try (Catcher upstream = Catchers.start(dir.resolve("caught"), TlsMode.STARTTLS, pki.good());
                 RelayFixture relay = RelayFixture.start(dir, Map.of(
@@ -70,17 +70,5 @@ class BoundedMemoryTest {
             Files.delete(upstream.received().get(0).eml());
             assertEquals(1, upstream.received().size());
         }
-    }
-
-    /** 1 MiB of 78-character lines ending in CRLF. */
-    private static byte[] blockOfLines() {
-        byte[] line = ("A".repeat(76) + "\r\n").getBytes(StandardCharsets.US_ASCII);
-        byte[] block = new byte[MB];
-        for (int i = 0; i < block.length; i++) {
-            block[i] = line[i % line.length];
-        }
-        // End the block on a line boundary so blocks join into whole lines.
-        int cut = block.length - block.length % line.length;
-        return java.util.Arrays.copyOf(block, cut);
     }
 }

@@ -89,4 +89,17 @@ public final class RawSmtp implements AutoCloseable {
     public void close() throws IOException {
         socket.close();
     }
+
+    /**
+     * About 1 MiB of 78-character lines ending in CRLF, cut on a line boundary: blocks sent one after
+     * another join into whole lines.
+     */
+    public static byte[] mebibyteOfLines() {
+        byte[] line = ("A".repeat(76) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] block = new byte[1024 * 1024 / line.length * line.length];
+        for (int i = 0; i < block.length; i++) {
+            block[i] = line[i % line.length];
+        }
+        return block;
+    }
 }

@@ -36,14 +36,25 @@ public final class TlsRelayProcess implements AutoCloseable {
 
     /** Starts {@code tlsrelay ARGS...} with this JVM's class path; stdout and stderr merged. */
     public static TlsRelayProcess start(Path workDir, String... args) throws IOException {
-        return start(workDir, java.util.Map.of(), args);
+        return start(workDir, java.util.Map.of(), List.of(), args);
     }
 
     /** Like {@link #start(Path, String...)}, with {@code environment} as its only {@code TLSRELAY_*} variables. */
     public static TlsRelayProcess start(Path workDir, java.util.Map<String, String> environment, String... args)
             throws IOException {
+        return start(workDir, environment, List.of(), args);
+    }
+
+    /** The same, with options for the JVM (such as {@code @conf/jvm.options}, as the service runs it). */
+    public static TlsRelayProcess start(Path workDir, List<String> jvmOptions, String... args) throws IOException {
+        return start(workDir, java.util.Map.of(), jvmOptions, args);
+    }
+
+    private static TlsRelayProcess start(Path workDir, java.util.Map<String, String> environment,
+            List<String> jvmOptions, String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("dev.tlsrelay.cli.Main");
