@@ -52,6 +52,10 @@ public final class ConfigLoader {
             Pattern.compile("(?i).*\\bexample\\.(com|net|org)\\b.*|change-me");
 
     private final Map<String, String> fileValues;
+    private static final String ENV_PREFIX = "TLSRELAY_";
+    /** {@code TLSRELAY_*} variables that are not config keys: the log level, read by logback.xml. */
+    private static final Set<String> OTHER_VARIABLES = Set.of("TLSRELAY_LOG_LEVEL");
+
     private final Map<String, String> environment;
     private final List<String> problems = new ArrayList<>();
     private final List<String> warnings = new ArrayList<>();
@@ -101,7 +105,15 @@ public final class ConfigLoader {
     private RelayConfig build() throws ConfigException {
         for (String k : fileValues.keySet()) {
             if (Key.byName(k).isEmpty() && !k.startsWith(RouteKeys.PREFIX)) {
-                problems.add(k + ": unknown key" + suggestion(k) + "; see conf/tlsrelay.properties for all keys");
+                problems.add(k + ": unknown key" + suggestion(k, Key::key) + "; see conf/tlsrelay.properties for all keys");
+            }
+        }
+        for (String variable : environment.keySet()) {
+            if (isUnknownVariable(variable)) {
+                // A misspelt TLSRELAY_UPSTREAM_AUTH_PASSWORD must not leave the relay running without it.
+                problems.add(variable + ": environment variable names no config key"
+                        + suggestion(variable, Key::environmentVariable) + "; unset it, or use TLSRELAY_ and the key"
+                        + " upper-cased with . and - as _ (keys: conf/tlsrelay.properties)");
             }
         }
         RelayConfig.Listen listen = listen();
@@ -1013,17 +1025,28 @@ public final class ConfigLoader {
         }
     }
 
-    private static String suggestion(String unknown) {
-        Key best = null;
+    /**
+     * A {@code TLSRELAY_*} variable that is neither a key's override, a route key's (checked by
+     * {@link RouteKeys}), nor one of {@link #OTHER_VARIABLES}.
+     */
+    private static boolean isUnknownVariable(String variable) {
+        return variable.startsWith(ENV_PREFIX) && !variable.startsWith(RouteKeys.ENV_PREFIX)
+                && !OTHER_VARIABLES.contains(variable)
+                && Arrays.stream(Key.values()).noneMatch(k -> k.environmentVariable().equals(variable));
+    }
+
+    /** A "did you mean" hint: the closest of the keys' names, as {@code name} spells them. */
+    private static String suggestion(String unknown, Function<Key, String> name) {
+        String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (Key k : Key.values()) {
-            int d = distance(unknown, k.key());
+            int d = distance(unknown, name.apply(k));
             if (d < bestDistance) {
                 bestDistance = d;
-                best = k;
+                best = name.apply(k);
             }
         }
-        return best != null && bestDistance <= 3 ? " (did you mean " + best.key() + "?)" : "";
+        return best != null && bestDistance <= 3 ? " (did you mean " + best + "?)" : "";
     }
 
     /** Edit distance, for "did you mean" hints. */

@@ -173,6 +173,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aMisspeltEnvironmentVariableIsAnErrorThatNeverShowsItsValue() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.fromValues(minimal(),
+                Map.of("TLSRELAY_UPSTREAM_AUTH_PASWORD", "s3cret-value", "TLSRELAY_UPSTREAM_AUTH_USERNAME", "dev")));
+        assertTrue(e.getMessage().contains("TLSRELAY_UPSTREAM_AUTH_PASWORD: environment variable names no config key"
+                + " (did you mean TLSRELAY_UPSTREAM_AUTH_PASSWORD?)"), e.getMessage());
+        assertFalse(e.getMessage().contains("s3cret-value"), e.getMessage());
+    }
+
+    @Test
+    void variablesThatAreKeysOrTheLogLevelAreAccepted() throws ConfigException {
+        RelayConfig c = ConfigLoader.fromValues(minimal(),
+                Map.of("TLSRELAY_LISTEN_PORT", "2600", "TLSRELAY_LOG_LEVEL", "DEBUG", "PATH", "/usr/bin"));
+        assertEquals(2600, c.listen().port());
+    }
+
+    @Test
     void openRelayOnANetworkAddressIsRefused() {
         Map<String, String> m = minimal();
         m.put("listen.host", "0.0.0.0");
