@@ -185,6 +185,10 @@ public final class TlsClient {
         public Socket createSocket(Socket plain, String ignoredHost, int ignoredPort, boolean autoClose)
                 throws IOException {
             VerifyingTrustManager tm = new VerifyingTrustManager(policy, host, pkix);
+            // SMTP is lock-step and the TLS layer sends a handshake flight, a command or a body's
+            // last record as separate small writes: with Nagle on, one of them can wait for the
+            // peer's delayed ACK (40 ms on Linux).
+            plain.setTcpNoDelay(true);
             // Always the configured host: what we verify must be what we asked for. Host and port
             // also key the session cache, so a session is only ever resumed with the same server.
             SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(plain, host, port, autoClose);

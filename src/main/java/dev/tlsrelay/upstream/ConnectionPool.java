@@ -18,8 +18,12 @@ import org.slf4j.LoggerFactory;
  * handshake and AUTH per message would cost more than the message. Bounded in number
  * ({@code upstream.pool.max-connections}, busy and idle together), in idle time and in messages per
  * connection. A connection goes back only after a clean RSET; one idle for a while is probed (NOOP)
- * before reuse; any error or 421 retires it. A caller finding every connection busy waits for the
- * first one to come back (or for a free permit), up to the upstream timeout.
+ * before reuse; any error or 421 retires it. A connection that has carried its
+ * {@code max-messages-per-connection} while no other is idle is replaced in the background (QUIT,
+ * then a new verified connection opened into the pool on the same permit), so the next message does
+ * not wait for a TLS handshake, EHLO and AUTH; not with a limit of 1, which means no reuse. A caller finding every
+ * connection busy waits for the first one to come back (or for a free permit), up to the upstream
+ * timeout.
  */
 final class ConnectionPool implements AutoCloseable {
 
@@ -27,8 +31,14 @@ final class ConnectionPool implements AutoCloseable {
     /** Idle for less than this, a connection that just passed RSET is trusted without a NOOP. */
     private static final Duration PROBE_AFTER = Duration.ofSeconds(1);
 
+    /** Opens a new verified connection, audited under the given session id. */
+    interface Opener {
+        UpstreamConnection open(String sessionId) throws UpstreamException;
+    }
+
     private final RelayConfig.Pool config;
     private final Duration acquireTimeout;
+    private final Opener opener;
     private final Semaphore permits;
     private final Deque<UpstreamConnection> idle = new ArrayDeque<>();
     private final Thread sweeper;
@@ -42,9 +52,10 @@ final class ConnectionPool implements AutoCloseable {
     private final AtomicLong changes = new AtomicLong();
     private volatile boolean closed;
 
-    ConnectionPool(RelayConfig.Pool config, Duration acquireTimeout) {
+    ConnectionPool(RelayConfig.Pool config, Duration acquireTimeout, Opener opener) {
         this.config = config;
         this.acquireTimeout = acquireTimeout;
+        this.opener = opener;
         this.permits = new Semaphore(config.maxConnections(), true);
         this.sweeper = Thread.ofVirtual().name("tlsrelay-pool-sweeper").start(this::sweep);
     }
@@ -127,14 +138,69 @@ final class ConnectionPool implements AutoCloseable {
 
     /** Takes a connection back after use: kept if sound and reset, closed otherwise. */
     void release(UpstreamConnection c) {
-        if (closed || !c.reusable(config.maxMessagesPerConnection()) || !c.resetForReuse()) {
+        if (closed || c.broken()) {
             discard(c);
             return;
         }
+        if (!c.reusable(config.maxMessagesPerConnection())) {
+            boolean othersIdle;
+            synchronized (idle) {
+                othersIdle = !idle.isEmpty();
+            }
+            if (config.maxMessagesPerConnection() > 1 && !othersIdle) {
+                replace(c);
+            } else {
+                discard(c); // the next message takes one of the idle connections
+            }
+            return;
+        }
+        if (!c.resetForReuse()) {
+            discard(c);
+            return;
+        }
+        offer(c);
+    }
+
+    private void offer(UpstreamConnection c) {
         synchronized (idle) {
-            idle.addFirst(c);
+            if (!closed) {
+                idle.addFirst(c);
+                c = null;
+            }
+        }
+        if (c != null) {
+            discard(c);
+            return;
         }
         signalAvailable();
+    }
+
+    /**
+     * Retires a connection that carried its share of messages and opens its successor on the same
+     * permit, off the caller's thread: the QUIT round trip and the new TLS handshake, EHLO and AUTH
+     * (tens of milliseconds) would otherwise fall on the next message. The successor's handshake is
+     * audited under the session that last used the retired connection. If it cannot be opened, the
+     * permit is freed and the next message opens (and reports) its own.
+     */
+    private void replace(UpstreamConnection spent) {
+        String session = spent.lastSession();
+        Thread.ofVirtual().name("tlsrelay-pool-replace").start(() -> {
+            spent.quit();
+            UpstreamConnection fresh = null;
+            if (!closed) {
+                try {
+                    fresh = opener.open(session);
+                } catch (UpstreamException | RuntimeException e) {
+                    log.debug("[{}] could not open a replacement upstream connection: {}", session, e.getMessage());
+                }
+            }
+            if (fresh == null) {
+                permits.release();
+                signalAvailable();
+                return;
+            }
+            offer(fresh);
+        });
     }
 
     private void discard(UpstreamConnection c) {

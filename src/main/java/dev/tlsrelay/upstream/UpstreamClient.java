@@ -64,7 +64,7 @@ public final class UpstreamClient implements AutoCloseable {
         Optional<RelayConfig.OAuth2> oauth2 = upstream.auth().flatMap(RelayConfig.Credentials::oauth2);
         this.tokens = oauth2.isPresent() ? Optional.of(TokenSource.of(oauth2.get(), upstream.timeout()))
                 : Optional.empty();
-        this.pool = new ConnectionPool(upstream.pool(), upstream.timeout());
+        this.pool = new ConnectionPool(upstream.pool(), upstream.timeout(), this::openNew);
     }
 
     public RelayConfig.Upstream upstream() {
@@ -94,7 +94,7 @@ public final class UpstreamClient implements AutoCloseable {
         }
         if (grant.idle() != null) {
             log.debug("[{}] reusing a verified upstream connection", sessionId);
-            return grant.idle().reuse();
+            return grant.idle().reuse(sessionId);
         }
         try {
             return openNew(sessionId);

@@ -24,6 +24,8 @@ public final class UpstreamConnection implements AutoCloseable {
     private boolean broken;
     private boolean reused;
     private int messages;
+    /** The client session that last took this connection (the one that opened it, until reused). */
+    private String lastSession;
     private long idleSince = System.nanoTime();
 
     UpstreamConnection(SmtpChannel channel, TlsClient.ConnectionTls tls, TlsNegotiation negotiation,
@@ -31,6 +33,7 @@ public final class UpstreamConnection implements AutoCloseable {
         this.channel = channel;
         this.authMechanism = authMechanism;
         this.negotiatedBy = negotiatedBy;
+        this.lastSession = negotiatedBy;
         this.tls = tls;
         this.negotiation = negotiation;
         this.pool = pool;
@@ -62,10 +65,16 @@ public final class UpstreamConnection implements AutoCloseable {
 
     // ---- pool bookkeeping --------------------------------------------------------------------
 
-    /** Marks the connection as taken from the pool for another message. */
-    UpstreamConnection reuse() {
+    /** Marks the connection as taken from the pool for another message of this client session. */
+    UpstreamConnection reuse(String sessionId) {
         reused = true;
+        lastSession = sessionId;
         return this;
+    }
+
+    /** The client session that last used this connection. */
+    String lastSession() {
+        return lastSession;
     }
 
     java.time.Duration idleFor() {

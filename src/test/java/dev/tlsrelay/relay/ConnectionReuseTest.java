@@ -105,6 +105,30 @@ class ConnectionReuseTest {
     }
 
     @Test
+    void aSpentConnectionIsReplacedBeforeTheNextMessageNeedsIt() throws Exception {
+        // One connection allowed: the successor must take the spent connection's place, not a new one.
+        try (RelayFixture relay = relay(Map.of("upstream.pool.max-messages-per-connection", "2",
+                "upstream.pool.max-connections", "1"))) {
+            send(relay, 2);
+            // No third message yet: the successor is negotiated in the background, so that message
+            // does not wait for a TLS handshake, EHLO and AUTH.
+            List<JsonNode> handshakes = awaitEvents(relay, "tls.handshake", 2);
+            assertEquals(2, handshakes.size(), "the spent connection's successor: " + handshakes);
+            List<JsonNode> relayed = awaitEvents(relay, "message.relayed", 2);
+            assertEquals(relayed.get(1).get("session").asText(), handshakes.get(1).get("session").asText(),
+                    "audited under the session that spent the connection");
+
+            send(relay, 1);
+            relayed = awaitEvents(relay, "message.relayed", 3);
+            assertTrue(relayed.get(2).get("connection_reused").asBoolean(), "the third message found it open");
+            assertEquals(handshakes.get(1).get("session").asText(), relayed.get(2).get("tls_session").asText());
+            Thread.sleep(300);
+            assertEquals(2, relay.audit("tls.handshake").size(), "not spent yet: nothing new opened");
+        }
+        assertTrue(upstream.awaitMessages(3, Duration.ofSeconds(10)));
+    }
+
+    @Test
     void idleConnectionsAreRetired() throws Exception {
         try (RelayFixture relay = relay(Map.of("upstream.pool.idle-timeout", "300ms"))) {
             send(relay, 1);
