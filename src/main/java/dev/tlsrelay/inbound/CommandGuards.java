@@ -137,32 +137,14 @@ final class CommandGuards {
 
         @Override
         public void execute(String commandString, Session session) throws IOException, DropConnectionException {
-            if (!session.isMailTransactionInProgress()) {
-                session.sendResponse("503 5.5.1 Error: need MAIL command");
-                return;
-            }
-            if (session.getRecipientCount() == 0) {
-                session.sendResponse("503 Error: need RCPT command");
+            if (!transactionReady(session)) {
                 return;
             }
             if (!session.getServer().getDisableReceivedHeaders()) {
                 throw new IllegalStateException("the relay adds its own Received header; SubEthaSMTP's must be off");
             }
             session.sendResponse("354 End data with <CR><LF>.<CR><LF>");
-            DotBody body = new DotBody(session.getRawInput());
-            String accepted;
-            try {
-                accepted = session.getMessageHandler().data(body);
-                // What the handler left unread must not be taken for commands.
-                body.transferTo(OutputStream.nullOutputStream());
-            } catch (DropConnectionException e) {
-                throw e;
-            } catch (RejectException e) {
-                session.sendResponse(e.getErrorResponse());
-                return;
-            }
-            session.sendResponse(accepted == null ? "250 Ok" : SMTPResponseHelper.buildResponse("250", accepted));
-            session.resetMailTransaction();
+            receive(session, new DotBody(session.getRawInput()));
         }
 
         @Override
@@ -176,17 +158,42 @@ final class CommandGuards {
         }
     }
 
+    /** Whether MAIL and at least one RCPT came first; if not, says so (503) and returns false. */
+    private static boolean transactionReady(Session session) throws IOException {
+        if (!session.isMailTransactionInProgress()) {
+            session.sendResponse("503 5.5.1 Error: need MAIL command");
+            return false;
+        }
+        if (session.getRecipientCount() == 0) {
+            session.sendResponse("503 5.5.1 Error: need RCPT command");
+            return false;
+        }
+        return true;
+    }
+
+    /** Hands a message body (DATA or BDAT) to the handler and answers with its verdict. */
+    private static void receive(Session session, InputStream body) throws IOException, DropConnectionException {
+        String accepted;
+        try {
+            accepted = session.getMessageHandler().data(body);
+            // What the handler left unread must not be taken for commands.
+            body.transferTo(OutputStream.nullOutputStream());
+        } catch (DropConnectionException e) {
+            throw e;
+        } catch (RejectException e) {
+            session.sendResponse(e.getErrorResponse());
+            return;
+        }
+        session.sendResponse(accepted == null ? "250 Ok" : SMTPResponseHelper.buildResponse("250", accepted));
+        session.resetMailTransaction();
+    }
+
     /** RFC 3030 BDAT, as SubEthaSMTP's BdatCommand does it except for the end of a cut-off chunk. */
     private static final class Bdat implements Command {
 
         @Override
         public void execute(String commandString, Session session) throws IOException, DropConnectionException {
-            if (!session.isMailTransactionInProgress()) {
-                session.sendResponse("503 5.5.1 Error: need MAIL command");
-                return;
-            }
-            if (session.getRecipientCount() == 0) {
-                session.sendResponse("503 5.5.1 Error: need RCPT command");
+            if (!transactionReady(session)) {
                 return;
             }
             BdatCommand.Bdat first = BdatCommand.parse(commandString);
@@ -194,19 +201,7 @@ final class CommandGuards {
                 session.sendResponse(first.errorMessage);
                 return;
             }
-            Chunks body = new Chunks(session, first);
-            String accepted;
-            try {
-                accepted = session.getMessageHandler().data(body);
-                body.transferTo(OutputStream.nullOutputStream());
-            } catch (DropConnectionException e) {
-                throw e;
-            } catch (RejectException e) {
-                session.sendResponse(e.getErrorResponse());
-                return;
-            }
-            session.sendResponse(accepted == null ? "250 Ok" : SMTPResponseHelper.buildResponse("250", accepted));
-            session.resetMailTransaction();
+            receive(session, new Chunks(session, first));
         }
 
         @Override
