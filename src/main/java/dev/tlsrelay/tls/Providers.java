@@ -6,7 +6,9 @@ import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.NoSuchProviderException;
+import java.security.Provider;
 import java.security.SecureRandom;
+import java.security.Security;
 import java.security.Signature;
 import javax.crypto.Cipher;
 import javax.crypto.KeyAgreement;
@@ -23,9 +25,13 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
 
 /**
  * The Bouncy Castle providers, created once and never installed globally, so nothing else in the
- * process changes its crypto because of us.
+ * process changes its crypto because of us; and the JDK's TLS provider for the client side.
  *
- * <p>The TLS provider (BCJSSE) takes each primitive from the JDK's own JCA providers first (SunJCE,
+ * <p>The relay's TLS clients ({@link TlsClient}: upstream SMTP, probe and send-test, HTTPS fetches)
+ * run on the JDK's own provider, SunJSSE, which resumes TLS 1.3 sessions (BCJSSE's client ignores
+ * the server's session tickets, bc-java issue #946). The relay's TLS servers run on BCJSSE.
+ *
+ * <p>The server-side TLS provider (BCJSSE) takes each primitive from the JDK's own JCA providers first (SunJCE,
  * SunEC, SunRsaSign: AES-GCM, HMAC/HKDF, X25519, ECDH, ECDSA, RSA, which the JIT compiles to
  * AES-NI/CLMUL and other intrinsics), and from Bouncy Castle's JCA provider only what the JDK's do
  * not have under the names BCJSSE asks for (ChaCha20 and Poly1305 as two primitives, RSA-PSS as
@@ -53,6 +59,18 @@ final class Providers {
 
     static SecureRandom random() {
         return RANDOM;
+    }
+
+    /**
+     * The JDK's own TLS provider, for the relay's client side (upstream SMTP, HTTPS fetches): unlike
+     * BCJSSE's client (bc-java issue #946) it resumes TLS 1.3 sessions from the server's tickets.
+     */
+    static Provider clientJsse() {
+        Provider sun = Security.getProvider("SunJSSE");
+        if (sun == null) {
+            throw new IllegalStateException("the JDK's TLS provider SunJSSE is not installed");
+        }
+        return sun;
     }
 
     /** BCJSSE's crypto: {@link JdkFirst} for everything, Bouncy Castle for private keys the JDK refuses. */

@@ -30,6 +30,13 @@ import org.bouncycastle.tls.TlsFatalAlertReceived;
  * Opens verified client TLS sessions under one {@link TlsPolicy}. Used for every upstream
  * connection; {@link #forConnection} gives the socket factory of one connection, which handshakes
  * and records the negotiation.
+ *
+ * <p>The TLS stack is the JDK's own (SunJSSE, {@link Providers#clientJsse()}), chosen because it
+ * resumes TLS 1.3 sessions; everything it decides on its own is switched off or checked again here:
+ * it does no endpoint identification (the host is {@link VerifyingTrustManager}'s to check), a
+ * resumed session's certificate is verified again in {@link ConnectionTls#verify}, and the reason of
+ * a failed handshake comes from the trust manager or from the TLS alert as {@link HandshakeAlerts}
+ * reads it off the wire, never from exception text.
  */
 public final class TlsClient {
 
@@ -50,7 +57,7 @@ public final class TlsClient {
     public TlsClient(TlsPolicy policy) throws GeneralSecurityException {
         this.policy = policy;
         this.pkix = policy.trust().pkixTrustManager();
-        this.context = SSLContext.getInstance("TLS", Providers.jsse());
+        this.context = SSLContext.getInstance("TLS", Providers.clientJsse());
         context.init(null, new TrustManager[] {new PerConnectionTrust()}, Providers.random());
         context.getClientSessionContext().setSessionTimeout(SESSION_TIMEOUT_SECONDS);
     }
@@ -110,7 +117,7 @@ public final class TlsClient {
      * {@link #parametersFor(String)}; one context per host.
      */
     public SSLContext contextVerifying(String host) throws GeneralSecurityException {
-        SSLContext ctx = SSLContext.getInstance("TLS", Providers.jsse());
+        SSLContext ctx = SSLContext.getInstance("TLS", Providers.clientJsse());
         ctx.init(null, new TrustManager[] {new VerifyingTrustManager(policy, host, pkix)}, Providers.random());
         return ctx;
     }
@@ -154,6 +161,7 @@ public final class TlsClient {
         private volatile TlsNegotiation negotiation;
         private volatile SSLSocket socket;
         private volatile VerifyingTrustManager trustManager;
+        private volatile HandshakeAlerts alerts;
         private volatile Instant start;
 
         private ConnectionTls(String host, int port, TlsMode mode) {
@@ -191,12 +199,16 @@ public final class TlsClient {
             plain.setTcpNoDelay(true);
             // Always the configured host: what we verify must be what we asked for. Host and port
             // also key the session cache, so a session is only ever resumed with the same server.
-            SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(plain, host, port, autoClose);
+            // The alerts of the handshake are read off the wire: the JDK's TLS names them only in text.
+            HandshakeAlerts watched = new HandshakeAlerts();
+            SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(watched.watch(plain), host, port,
+                    autoClose);
             verifiers.put(ssl, tm);
             ssl.setUseClientMode(true);
             ssl.setSSLParameters(parametersFor(host));
             ssl.setSoTimeout((int) policy.handshakeTimeout().toMillis());
             trustManager = tm;
+            alerts = watched;
             start = Instant.now();
             socket = ssl;
             return ssl;
@@ -244,7 +256,8 @@ public final class TlsClient {
             }
             if (negotiation == null) {
                 VerifyingTrustManager tm = trustManager;
-                FailureCode code = tm != null && tm.failure().isPresent() ? tm.failure().get() : classify(cause);
+                FailureCode code = tm != null && tm.failure().isPresent() ? tm.failure().get()
+                        : classify(cause, alerts);
                 String detail = tm != null && tm.failureDetail().isPresent() ? tm.failureDetail().get()
                         : describe(cause);
                 negotiation = failure(code, detail);
@@ -301,7 +314,22 @@ public final class TlsClient {
         }
     }
 
-    /** The reason of a handshake failure the trust manager did not cause, from the TLS alert. */
+    /**
+     * The reason of an upstream handshake failure the trust manager did not cause: a timeout, or
+     * the TLS alert either side sent in the clear, as {@code alerts} read it off the wire.
+     */
+    static FailureCode classify(Throwable e, HandshakeAlerts alerts) {
+        FailureCode code = classify(e);
+        if (code == FailureCode.HANDSHAKE_FAILED && alerts != null && alerts.protocolVersion()) {
+            return FailureCode.PROTOCOL_VERSION;
+        }
+        return code;
+    }
+
+    /**
+     * The reason of a handshake failure the trust manager did not cause: a timeout, or the TLS
+     * alert of a Bouncy Castle TLS stack (the inbound listeners).
+     */
     static FailureCode classify(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SocketTimeoutException) {

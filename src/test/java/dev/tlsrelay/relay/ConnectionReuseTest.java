@@ -85,7 +85,8 @@ class ConnectionReuseTest {
 
     @Test
     void newConnectionsResumeTheTlsSession() throws Exception {
-        // A TLS 1.2 server: Bouncy Castle's TLS 1.3 client does not resume sessions (1.83).
+        // A TLS 1.2 server: the catcher's TLS server (BCJSSE 1.83) sends no TLS 1.3 session tickets.
+        // TLS 1.3 resumption: UpstreamResumptionTest and GreenMailUpstreamTest (the JDK's TLS server).
         upstream.close();
         upstream = dev.tlsrelay.catcher.Catcher.start(new dev.tlsrelay.catcher.Catcher.Options(
                 new java.net.InetSocketAddress("127.0.0.1", 0), TlsMode.STARTTLS,

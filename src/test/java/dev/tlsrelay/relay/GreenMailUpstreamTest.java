@@ -169,4 +169,39 @@ class GreenMailUpstreamTest {
             greenMail.stop();
         }
     }
+
+    /**
+     * GreenMail's SMTPS runs on the JDK's TLS server, which sends TLS 1.3 session tickets: a new
+     * upstream connection resumes with TLS 1.3, the audit says so, and still names the certificate
+     * (verified again by the relay, since a resumed handshake shows the trust manager nothing).
+     */
+    @Test
+    void newConnectionsResumeTls13WithTheServersTickets() throws Exception {
+        GreenMail greenMail = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTPS));
+        greenMail.start();
+        try (RelayFixture relay = RelayFixture.start(dir, Map.of(
+                "upstream.host", "127.0.0.1",
+                "upstream.port", String.valueOf(greenMail.getSmtps().getPort()),
+                "upstream.security", "implicit",
+                "upstream.tls.ca-file", PKI.writeCa(dir).toString(),
+                "upstream.pool.max-messages-per-connection", "1"))) {
+            for (int i = 0; i < 3; i++) {
+                String reply = LegacyClient.send(relay.port(), SENDER, LegacyClient.sampleMessage("m" + i), RECIPIENT);
+                assertTrue(reply.startsWith("250"), reply);
+            }
+            relay.awaitAudit("message.relayed", 3, Duration.ofSeconds(10));
+            java.util.List<JsonNode> handshakes = relay.audit("tls.handshake");
+            assertTrue(handshakes.size() >= 3, "a connection per message: " + handshakes);
+            for (JsonNode hs : handshakes) {
+                assertEquals("ok", hs.path("outcome").asText(), hs.toString());
+                assertEquals("TLSv1.3", hs.path("protocol").asText(), hs.toString());
+                UpstreamFailures.assertCertificateSeen(hs, GREENMAIL_CERT.certificate());
+            }
+            assertFalse(handshakes.get(0).path("resumed").asBoolean(), "the first is a full handshake");
+            assertTrue(handshakes.get(2).path("resumed").asBoolean(), "later ones resume: " + handshakes);
+            assertTrue(greenMail.waitForIncomingEmail(10_000, 3));
+        } finally {
+            greenMail.stop();
+        }
+    }
 }
