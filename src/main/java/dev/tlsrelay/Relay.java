@@ -39,11 +39,13 @@ public final class Relay implements AutoCloseable {
     private final RelayServer server;
     private final Optional<Spool> spool;
     private final Optional<QueueRunner> runner;
+    private final Clock clock;
     private Optional<AdminServer> admin = Optional.empty();
 
     private Relay(RelayConfig config, AuditLog audit, RelayServer server, RouteTable routes,
-            Optional<Spool> spool, Optional<QueueRunner> runner) {
+            Optional<Spool> spool, Optional<QueueRunner> runner, Clock clock) {
         this.config = config;
+        this.clock = clock;
         this.audit = audit;
         this.server = server;
         this.routes = routes;
@@ -58,6 +60,18 @@ public final class Relay implements AutoCloseable {
      * @throws GeneralSecurityException if the trust anchors are unusable
      */
     public static Relay start(RelayConfig config) throws IOException, GeneralSecurityException {
+        return start(config, Clock.systemUTC());
+    }
+
+    /**
+     * Starts a relay that tells time by {@code clock}: route pacing and daily budgets, the spool's
+     * schedule (due times, backoff, {@code spool.max-age}) and the audit lines it writes (queued,
+     * relayed, deferred, dead, route.throttled), and audit file rotation; TLS handshake and
+     * pass-through lines keep the system time. The system clock in production; tests pass a manual
+     * clock to run minutes of pacing in seconds, and call {@code queue().get().wake()} after moving it
+     * (otherwise the spool looks within a second).
+     */
+    public static Relay start(RelayConfig config, Clock clock) throws IOException, GeneralSecurityException {
         config.warnings().forEach(w -> log.warn("RISKY SETTING: {}", w));
         config.exampleSettings().forEach(s -> log.warn("{} = {} is an example value: replace it with your own"
                 + " before relying on this relay", s.key().key(), s.shown()));
@@ -67,7 +81,7 @@ public final class Relay implements AutoCloseable {
         AuditLog audit;
         try {
             audit = AuditLog.open(settings.file(), new AuditLog.Options(settings.rotation(), settings.hmacKey(),
-                    settings.redactionKey(), Clock.systemUTC()));
+                    settings.redactionKey(), clock));
         } catch (IOException e) {
             if (spool != null) {
                 spool.close();
@@ -81,15 +95,15 @@ public final class Relay implements AutoCloseable {
             // Daily budgets survive restarts where the relay keeps state (the spool directory).
             DailyCounts counts = spool != null ? DailyCounts.persistent(spool.dir().resolve("routes"))
                     : DailyCounts.inMemory();
-            upstream = RouteTable.build(config, audit, Clock.systemUTC(), counts, Optional.empty());
+            upstream = RouteTable.build(config, audit, clock, counts, Optional.empty());
             if (spool != null) {
-                runner = new QueueRunner(spool, upstream, audit, config.spool(), config.listen().hostname());
+                runner = new QueueRunner(spool, upstream, audit, config.spool(), config.listen().hostname(), clock);
                 runner.start();
             }
             server = RelayServer.start(config.listen(), config.senders(),
-                    delivery(config, upstream, audit, spool, runner), LanMode.from(config, audit));
+                    delivery(config, upstream, audit, spool, runner, clock), LanMode.from(config, audit));
             Relay relay = new Relay(config, audit, server, upstream, Optional.ofNullable(spool),
-                    Optional.ofNullable(runner));
+                    Optional.ofNullable(runner), clock);
             relay.startAdmin();
             log.info(relay.banner());
             return relay;
@@ -112,9 +126,9 @@ public final class Relay implements AutoCloseable {
     }
 
     private static Delivery delivery(RelayConfig config, RouteTable routes, AuditLog audit, Spool spool,
-            QueueRunner runner) {
+            QueueRunner runner, Clock clock) {
         return spool != null
-                ? new SpoolDelivery(spool, runner, audit, config.spool(), config.listen().hostname(), routes)
+                ? new SpoolDelivery(spool, runner, audit, config.spool(), config.listen().hostname(), routes, clock)
                 : new PassThroughDelivery(routes, audit, config.listen().hostname());
     }
 
@@ -188,7 +202,7 @@ public final class Relay implements AutoCloseable {
         RouteTable fresh = old.reloaded(applied);
         runner.ifPresent(r -> r.useRoutes(fresh));
         server.update(listen, applied.senders(),
-                delivery(applied, fresh, audit, spool.orElse(null), runner.orElse(null)));
+                delivery(applied, fresh, audit, spool.orElse(null), runner.orElse(null), clock));
         routes = fresh;
         config = applied;
         // Idle connections of the old client close now; busy ones when their transaction ends.
@@ -219,6 +233,11 @@ public final class Relay implements AutoCloseable {
 
     public AuditLog audit() {
         return audit;
+    }
+
+    /** The routes in use (those of the latest reload), with their pacers. */
+    public RouteTable routes() {
+        return routes;
     }
 
     /** The spool's delivery loop, in spool mode. */

@@ -15,6 +15,7 @@ import dev.tlsrelay.upstream.UpstreamException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -55,6 +56,7 @@ public final class QueueRunner implements AutoCloseable {
     private final AuditLog audit;
     private final RelayConfig.Spool config;
     private final String relayHostname;
+    private final Clock clock;
     private final Map<String, QueuedMessage> index = new ConcurrentHashMap<>();
     /** The messages of {@link #index} by next attempt: the scheduler reads only the due ones, in order. */
     private final NavigableSet<Due> byNextAttempt = new ConcurrentSkipListSet<>();
@@ -65,13 +67,18 @@ public final class QueueRunner implements AutoCloseable {
     private volatile boolean wakeUp;
     private Thread scheduler;
 
+    /**
+     * @param clock what due times, backoff, {@code spool.max-age} and the audit lines of attempts are
+     *              measured by: the system clock in production, a manual one in tests (see {@link #wake()})
+     */
     public QueueRunner(Spool spool, RouteTable routes, AuditLog audit, RelayConfig.Spool config,
-            String relayHostname) {
+            String relayHostname, Clock clock) {
         this.spool = spool;
         this.routes = routes;
         this.audit = audit;
         this.config = config;
         this.relayHostname = relayHostname;
+        this.clock = clock;
         this.workers = new Semaphore(config.workers());
     }
 
@@ -104,11 +111,16 @@ public final class QueueRunner implements AutoCloseable {
 
     /** How long the oldest queued message has waited; zero when the queue is empty. */
     public Duration oldestAge() {
-        Instant now = Instant.now();
+        Instant now = clock.instant();
         return index.values().stream().map(m -> m.age(now)).max(Comparator.naturalOrder()).orElse(Duration.ZERO);
     }
 
-    private void wake() {
+    /**
+     * Looks at the schedule now instead of at the next wake-up (at most one second away). Enqueueing,
+     * finished attempts and queue requests call it; a test that moves its manual clock calls it so
+     * the runner sees the new time at once.
+     */
+    public void wake() {
         synchronized (signal) {
             wakeUp = true;
             signal.notifyAll();
@@ -175,7 +187,7 @@ public final class QueueRunner implements AutoCloseable {
      * have budget. Reads the schedule only up to now: no pass over the whole queue per wake-up.
      */
     private Optional<Duration> dispatchDue() {
-        Instant now = Instant.now();
+        Instant now = clock.instant();
         Optional<Duration> soonest = Optional.empty();
         for (Due d : byNextAttempt.headSet(new Due(now, "\uffff"), true)) {
             QueuedMessage m = index.get(d.id());
@@ -267,7 +279,7 @@ public final class QueueRunner implements AutoCloseable {
         if (m.isEmpty()) {
             return false;
         }
-        QueuedMessage due = m.get().dueNow(Instant.now());
+        QueuedMessage due = m.get().dueNow(clock.instant());
         spool.update(due);
         track(due);
         wake();
@@ -315,7 +327,7 @@ public final class QueueRunner implements AutoCloseable {
             Attempt a = attempt(m, part, rcpts);
             Duration took = Duration.ofNanos(System.nanoTime() - started);
             if (a.accepted > 0) {
-                audit.write(new AuditEvent.Message(Instant.now(), m.sessionId(), m.clientAddress(), m.sender(),
+                audit.write(new AuditEvent.Message(clock.instant(), m.sessionId(), m.clientAddress(), m.sender(),
                         part.indexes().stream().map(i -> rcpts.get(i).address()).toList(), a.accepted, m.size(), true,
                         java.util.OptionalInt.empty(), a.finalReply, Optional.empty(), Optional.empty(),
                         Optional.of(m.id()), a.tlsSession, a.connectionReused, Optional.of(took),
@@ -331,7 +343,7 @@ public final class QueueRunner implements AutoCloseable {
                 error = a.error.or(() -> Optional.of("temporary failure"));
                 failure = a.failure.or(() -> Optional.empty());
                 if (a.throttled) {
-                    Instant until = part.route().pacer().backoffUntil().orElse(Instant.now());
+                    Instant until = part.route().pacer().backoffUntil().orElse(clock.instant());
                     throttledUntil = until.isAfter(throttledUntil) ? until : throttledUntil;
                 } else {
                     onlyThrottled = false;
@@ -343,7 +355,7 @@ public final class QueueRunner implements AutoCloseable {
         if (!attempted) {
             return; // every part held; the scheduler looks again when a route has budget
         }
-        Instant now = Instant.now();
+        Instant now = clock.instant();
         boolean pending = rcpts.stream().anyMatch(r -> r.state() == State.PENDING);
         if (pending && m.age(now).compareTo(config.maxAge()) >= 0) {
             String why = "expired: not delivered within spool.max-age (" + config.maxAge() + "), last error: "
@@ -393,7 +405,7 @@ public final class QueueRunner implements AutoCloseable {
         if (bounce) {
             bounce(m, failed);
         }
-        audit.write(new AuditEvent.Dead(Instant.now(), m.sessionId(), m.id(), m.attempts(), reason, failed.size(),
+        audit.write(new AuditEvent.Dead(clock.instant(), m.sessionId(), m.id(), m.attempts(), reason, failed.size(),
                 bounce));
         log.warn("[{}] gave up on {} after {} attempt(s), moved to {}/dead: {}", m.sessionId(), m.id(), m.attempts(),
                 spool.dir(), audit.addressDisplay().text(reason, m.addresses()));
@@ -406,8 +418,8 @@ public final class QueueRunner implements AutoCloseable {
                 dsn = DeliveryStatusNotification.build(m, failed, relayHostname, original);
             }
             w.write(dsn, 0, dsn.length);
-            QueuedMessage b = w.commit(m.sessionId(), "127.0.0.1", "", List.of(m.sender()), Instant.now());
-            audit.write(new AuditEvent.Queued(Instant.now(), m.sessionId(), b.id(), "tlsrelay", "",
+            QueuedMessage b = w.commit(m.sessionId(), "127.0.0.1", "", List.of(m.sender()), clock.instant());
+            audit.write(new AuditEvent.Queued(clock.instant(), m.sessionId(), b.id(), "tlsrelay", "",
                     List.of(m.sender()), b.size()));
             enqueue(b);
         } catch (IOException e) {

@@ -9,7 +9,7 @@ import dev.tlsrelay.spool.Spool;
 import dev.tlsrelay.upstream.SmtpReply;
 import java.io.IOException;
 import java.io.InputStream;
-import java.time.Instant;
+import java.time.Clock;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,14 +33,17 @@ public final class SpoolDelivery implements Delivery {
     private final RelayConfig.Spool limits;
     private final String relayHostname;
     private final RouteTable routes;
+    private final Clock clock;
 
     /**
      * Size and content limits are enforced by the inbound side while the body streams; a route's
-     * size limit here, so a message no route of its recipients can take is never queued.
+     * size limit here, so a message no route of its recipients can take is never queued. A message is
+     * stamped received (and due) at {@code clock}'s time, the runner's clock.
      */
     public SpoolDelivery(Spool spool, QueueRunner runner, AuditLog audit, RelayConfig.Spool limits,
-            String relayHostname, RouteTable routes) {
+            String relayHostname, RouteTable routes, Clock clock) {
         this.routes = routes;
+        this.clock = clock;
         this.spool = spool;
         this.runner = runner;
         this.audit = audit;
@@ -142,12 +145,12 @@ public final class SpoolDelivery implements Delivery {
                 }
                 QueuedMessage m;
                 try {
-                    m = writer.commit(client.sessionId(), client.clientAddress(), sender, recipients, Instant.now());
+                    m = writer.commit(client.sessionId(), client.clientAddress(), sender, recipients, clock.instant());
                 } catch (IOException e) {
                     log.error("[{}] cannot commit to the spool: {}", client.sessionId(), e.getMessage());
                     return new SmtpReply(451, "4.3.0 The relay cannot store the message; try again later");
                 }
-                audit.write(new AuditEvent.Queued(Instant.now(), client.sessionId(), m.id(), client.clientAddress(),
+                audit.write(new AuditEvent.Queued(clock.instant(), client.sessionId(), m.id(), client.clientAddress(),
                         sender, recipients, m.size()));
                 log.info("[{}] queued {} from <{}> for {} recipient(s), {} bytes", client.sessionId(), m.id(),
                         audit.addressDisplay().address(sender), recipients.size(), m.size());

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tlsrelay.catcher.Catcher;
 import dev.tlsrelay.support.Catchers;
 import dev.tlsrelay.support.LegacyClient;
+import dev.tlsrelay.support.ManualClock;
 import dev.tlsrelay.support.RelayFixture;
 import dev.tlsrelay.support.TestPki;
 import dev.tlsrelay.tls.TlsMode;
@@ -19,11 +20,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -336,15 +334,15 @@ class AuditChainTest {
 
     @Test
     void dailyRotationCutsAtMidnightUtcAndTheChainRunsOn() throws Exception {
-        MutableClock clock = new MutableClock(Instant.parse("2026-03-01T23:58:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-03-01T23:58:00Z"));
         Path audit = dir.resolve("daily/audit.jsonl");
         AuditLog.Options options = new AuditLog.Options(new Rotation(0, true, 0), Optional.empty(), Optional.empty(),
                 clock);
         try (AuditLog log = AuditLog.open(audit, options)) {
             log.write(message(clock.instant()));
-            clock.now = Instant.parse("2026-03-02T00:00:01Z");
+            clock.advanceTo(Instant.parse("2026-03-02T00:00:01Z"));
             log.write(message(clock.instant()));
-            clock.now = Instant.parse("2026-03-02T12:00:00Z");
+            clock.advanceTo(Instant.parse("2026-03-02T12:00:00Z"));
             log.write(message(clock.instant()));
         }
         List<Path> files = AuditFiles.discover(audit);
@@ -446,28 +444,5 @@ class AuditChainTest {
     private static AuditEvent.Message message(Instant at) {
         return new AuditEvent.Message(at, "S1", "127.0.0.1", "printer@office.test", List.of("admin@office.test"), 1,
                 100, true, OptionalInt.of(250), Optional.of("250 ok"), Optional.empty(), Optional.empty());
-    }
-
-    private static final class MutableClock extends Clock {
-        volatile Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }

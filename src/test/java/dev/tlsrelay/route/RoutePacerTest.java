@@ -5,12 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tlsrelay.config.ConfigLoader;
 import dev.tlsrelay.config.Routing;
+import dev.tlsrelay.support.ManualClock;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,36 +23,6 @@ class RoutePacerTest {
 
     @TempDir
     Path dir;
-
-    /** A clock that only moves when told to. */
-    static final class ManualClock extends Clock {
-        Instant now;
-
-        ManualClock(Instant start) {
-            this.now = start;
-        }
-
-        void advanceTo(Instant t) {
-            if (t.isAfter(now)) {
-                now = t;
-            }
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-    }
 
     private static Routing.Limits limits(int perMinute, long perDay) {
         return new Routing.Limits(perMinute, perDay, 0, 0, Duration.ofSeconds(10), Duration.ofSeconds(60));

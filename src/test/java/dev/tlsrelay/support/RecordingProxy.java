@@ -11,6 +11,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A loopback TCP forwarder that records every byte its clients send to the target: a wire tap
@@ -23,6 +24,8 @@ public final class RecordingProxy implements AutoCloseable {
     private final int targetPort;
     private final ByteArrayOutputStream fromClients = new ByteArrayOutputStream();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final AtomicInteger open = new AtomicInteger();
+    private final AtomicInteger mostOpen = new AtomicInteger();
 
     private RecordingProxy(ServerSocket listener, int targetPort) {
         this.listener = listener;
@@ -49,6 +52,11 @@ public final class RecordingProxy implements AutoCloseable {
         }
     }
 
+    /** The most client connections that were open at the same time (a sender's concurrency upstream). */
+    public int mostConnectionsAtOnce() {
+        return mostOpen.get();
+    }
+
     private void acceptLoop() {
         while (!listener.isClosed()) {
             try {
@@ -57,6 +65,7 @@ public final class RecordingProxy implements AutoCloseable {
                 server.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 5_000);
                 sockets.add(client);
                 sockets.add(server);
+                mostOpen.accumulateAndGet(open.incrementAndGet(), Math::max);
                 Thread.ofVirtual().start(() -> pump(client, server, true));
                 Thread.ofVirtual().start(() -> pump(server, client, false));
             } catch (IOException e) {
@@ -83,6 +92,9 @@ public final class RecordingProxy implements AutoCloseable {
         } finally {
             closeQuietly(from);
             closeQuietly(to);
+            if (record) {
+                open.decrementAndGet(); // once per connection: its client-to-server pump has ended
+            }
         }
     }
 

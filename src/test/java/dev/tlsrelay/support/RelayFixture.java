@@ -9,6 +9,7 @@ import dev.tlsrelay.config.RelayConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -39,6 +40,12 @@ public final class RelayFixture implements AutoCloseable {
     /** Like {@link #start(Path, Map)}, with {@code environment} as the relay's {@code TLSRELAY_*} variables. */
     public static RelayFixture start(Path dir, Map<String, String> settings, Map<String, String> environment)
             throws Exception {
+        return start(dir, settings, environment, Clock.systemUTC());
+    }
+
+    /** Like {@link #start(Path, Map, Map)}, telling time by {@code clock} (see {@link Relay#start(RelayConfig, Clock)}). */
+    public static RelayFixture start(Path dir, Map<String, String> settings, Map<String, String> environment,
+            Clock clock) throws Exception {
         Map<String, String> all = new HashMap<>();
         all.put("listen.port", "0");
         all.put("listen.timeout", "20s");
@@ -49,7 +56,7 @@ public final class RelayFixture implements AutoCloseable {
         all.put("spool.dir", dir.resolve("spool").toString());
         all.putAll(settings);
         RelayConfig config = ConfigLoader.fromValues(all, environment);
-        return new RelayFixture(Relay.start(config), config.audit().file());
+        return new RelayFixture(Relay.start(config, clock), config.audit().file());
     }
 
     /** A relay whose upstream is {@code catcher} (STARTTLS, verified against {@code pki}'s CA), plus {@code extra}. */
