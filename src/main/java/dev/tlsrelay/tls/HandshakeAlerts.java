@@ -118,7 +118,7 @@ final class HandshakeAlerts {
         @Override
         public int read() throws IOException {
             int b = super.read();
-            if (b >= 0) {
+            if (b >= 0 && !fromServer.done) {
                 fromServer.scan(new byte[] {(byte) b}, 0, 1);
             }
             return b;
@@ -141,7 +141,9 @@ final class HandshakeAlerts {
 
         @Override
         public void write(int b) throws IOException {
-            fromClient.scan(new byte[] {(byte) b}, 0, 1);
+            if (!fromClient.done) {
+                fromClient.scan(new byte[] {(byte) b}, 0, 1);
+            }
             out.write(b);
         }
 
